@@ -1,0 +1,30 @@
+"""Takeback's hashing core: pure standard-library Python.
+
+The same files run in CPython (server, platforms, `takeback hash`) and in Pyodide (the
+person's browser), so a photo gets the same hash records wherever it is hashed. Decoding
+is the caller's job: this package takes decoded pixels and file bytes.
+"""
+from .digests import DIGEST_TYPES, FileDigests, digest_chunks
+from .hashvalue import HashValue, hamming
+from .match import PDQ_MATCH_DISTANCE, record_distance
+from .pdq import PdqError, PdqHash, pdq_hash
+from .pixels import Pixels, PixelsError
+from .records import MEDIA_TYPES, SIGNAL_TYPES, WEAK_QUALITY, HashRecord, MediaRecord, RecordError
+
+
+def image_record(pixels, digests):
+    """The hash records of one photo: PDQ of its pixels, and the file's exact digests.
+
+    `digests` is FileDigests.hexdigests() (or the same dict) of the file's bytes.
+    """
+    result = pdq_hash(pixels)
+    hashes = [HashRecord("pdq", result.hash.hex(), result.quality)]
+    hashes += [HashRecord(name, digests[name]) for name in DIGEST_TYPES]
+    return MediaRecord("image", hashes)
+
+
+__all__ = [
+    "DIGEST_TYPES", "FileDigests", "digest_chunks", "HashValue", "hamming", "PDQ_MATCH_DISTANCE",
+    "record_distance", "PdqError", "PdqHash", "pdq_hash", "Pixels", "PixelsError", "MEDIA_TYPES",
+    "SIGNAL_TYPES", "WEAK_QUALITY", "HashRecord", "MediaRecord", "RecordError", "image_record",
+]

@@ -1,0 +1,27 @@
+"""The match rule: when does an enrolled hash record match a query hash record.
+
+Used by the backend's match API and by platforms on their own machines, so both decide alike.
+"""
+from .records import HashRecord
+
+# Meta's recommended PDQ threshold: at most 31 of 256 bits differ.
+PDQ_MATCH_DISTANCE = 31
+
+
+def record_distance(enrolled, query, max_distance=PDQ_MATCH_DISTANCE):
+    """Distance if `query` matches `enrolled`, else None.
+
+    Exact digests match only when equal (distance 0). Perceptual hashes match within
+    max_distance bits, and never when either side is weak: a featureless image's hash
+    is too close to too many others to stand alone as evidence.
+    """
+    if not isinstance(enrolled, HashRecord) or not isinstance(query, HashRecord):
+        raise TypeError("record_distance compares HashRecord values")
+    if enrolled.type != query.type:
+        return None
+    if not enrolled.perceptual:
+        return 0 if enrolled.value == query.value else None
+    if enrolled.weak or query.weak:
+        return None
+    distance = enrolled.hash_value() - query.hash_value()
+    return distance if distance <= max_distance else None

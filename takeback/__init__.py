@@ -1,0 +1,1 @@
+"""Server- and platform-side tools around the shared hashing core: decoding with Pillow, the `takeback` command."""

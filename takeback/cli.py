@@ -1,0 +1,45 @@
+"""The `takeback` command."""
+import json
+import sys
+
+import click
+
+import hashing
+from hashing import FileDigests
+
+from .decode import DecodeError, image_pixels, read_chunks
+
+
+@click.group(help="Takeback: hash media, run the server's admin tasks.")
+def main():
+    pass
+
+
+def file_record(path):
+    """The hash records of one file, decoded and hashed as the browser does."""
+    pixels = image_pixels(path)
+    digests = FileDigests()
+    for chunk in read_chunks(path):
+        digests.update(chunk)
+    return hashing.image_record(pixels, digests.hexdigests())
+
+
+@main.command("hash")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=True))
+def hash_command(paths):
+    """Print the hash records of each photo as one JSON line.
+
+    Output per file: {"path": ..., "media": "image", "hashes": [...]}. A file that cannot be
+    decoded gets an error line on stderr; the others are still hashed and the exit code is 1.
+    """
+    failed = 0
+    for path in paths:
+        try:
+            record = file_record(path)
+        except (DecodeError, hashing.PdqError, hashing.PixelsError) as e:
+            failed += 1
+            click.echo("takeback hash: %s: %s" % (path, e), err=True)
+            continue
+        click.echo(json.dumps({"path": path, **record.to_json()}))
+    if failed:
+        sys.exit(1)
