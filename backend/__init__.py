@@ -1,7 +1,40 @@
-"""Takeback's server: a Flask app factory (see create_app)."""
+"""Takeback's server: a Flask app factory (see create_app).
+
+Configuration comes from the environment, and holds no secrets: DATABASE_URL selects
+PostgreSQL (default: an SQLite file under instance/), PDQ_MATCH_DISTANCE the default
+match distance, TAKEBACK_BEHIND_PROXY=1 trusts X-Forwarded-Proto (for HSTS) and nothing
+else from the proxy (never the client's address).
+"""
 import os
+import sqlite3
 
 from flask import Flask
+from flask_migrate import Migrate
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def database_url(url, instance_path):
+    """SQLAlchemy's URL for DATABASE_URL; plain postgres:// URLs use psycopg 3."""
+    if not url:
+        return "sqlite:///" + os.path.join(instance_path, "takeback.sqlite")
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    # Foreign keys on; WAL so feed readers never wait for a writer.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.close()
 
 
 def create_app(test_config=None):
@@ -9,11 +42,33 @@ def create_app(test_config=None):
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(
         FRONTEND_DIST=os.path.join(os.path.dirname(os.path.dirname(__file__)), "frontend", "dist"),
+        SQLALCHEMY_DATABASE_URI=database_url(os.environ.get("DATABASE_URL"), app.instance_path),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=256 * 1024,
+        MAX_ITEMS_PER_CASE=100,
+        PDQ_MATCH_DISTANCE=int(os.environ.get("PDQ_MATCH_DISTANCE", "31")),
+        PIN_ATTEMPTS=10,         # wrong PINs per case ...
+        PIN_WINDOW=15 * 60,      # ... per this many seconds
+        BEHIND_PROXY=os.environ.get("TAKEBACK_BEHIND_PROXY") == "1",
     )
     if test_config:
         app.config.update(test_config)
 
-    from . import web
+    from . import api, cases, matching, openapi, partner, pins, web
+    from .models import db
 
+    db.init_app(app)
+    Migrate(app, db, directory=MIGRATIONS)
+    app.extensions["takeback_pin_attempts"] = pins.AttemptLimiter(app.config["PIN_ATTEMPTS"], app.config["PIN_WINDOW"])
+    app.extensions["takeback_feed_index"] = matching.FeedIndex()
+    if app.config["BEHIND_PROXY"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=1, x_host=0)
+
+    api.init_app(app)
     app.register_blueprint(web.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(partner.bp)
+    app.register_blueprint(openapi.bp)
     return app

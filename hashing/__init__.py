@@ -6,8 +6,8 @@ is the caller's job: this package takes decoded pixels and file bytes.
 """
 from .digests import DIGEST_TYPES, FileDigests, digest_chunks
 from .hashvalue import HashValue, hamming
-from .match import PDQ_MATCH_DISTANCE, record_distance
-from .pdq import PdqError, PdqHash, pdq_hash
+from .match import PDQ_MATCH_DISTANCE, can_match, record_distance
+from .pdq import DIHEDRAL_NAMES, PdqError, PdqHash, pdq_hash
 from .pixels import Pixels, PixelsError
 from .records import MEDIA_TYPES, SIGNAL_TYPES, WEAK_QUALITY, HashRecord, MediaRecord, RecordError
 
@@ -24,7 +24,7 @@ def image_record(pixels, digests):
 
 
 __all__ = [
-    "DIGEST_TYPES", "FileDigests", "digest_chunks", "HashValue", "hamming", "PDQ_MATCH_DISTANCE",
-    "record_distance", "PdqError", "PdqHash", "pdq_hash", "Pixels", "PixelsError", "MEDIA_TYPES",
+    "DIGEST_TYPES", "FileDigests", "digest_chunks", "HashValue", "hamming", "PDQ_MATCH_DISTANCE", "can_match",
+    "record_distance", "PdqError", "PdqHash", "pdq_hash", "DIHEDRAL_NAMES", "Pixels", "PixelsError", "MEDIA_TYPES",
     "SIGNAL_TYPES", "WEAK_QUALITY", "HashRecord", "MediaRecord", "RecordError", "image_record",
 ]

@@ -8,6 +8,14 @@ from .records import HashRecord
 PDQ_MATCH_DISTANCE = 31
 
 
+def can_match(record):
+    """False for a record the rule never lets match anything: a weak perceptual hash.
+
+    Indexes use this to leave such records out; record_distance applies it to both sides.
+    """
+    return not record.weak
+
+
 def record_distance(enrolled, query, max_distance=PDQ_MATCH_DISTANCE):
     """Distance if `query` matches `enrolled`, else None.
 
@@ -21,7 +29,7 @@ def record_distance(enrolled, query, max_distance=PDQ_MATCH_DISTANCE):
         return None
     if not enrolled.perceptual:
         return 0 if enrolled.value == query.value else None
-    if enrolled.weak or query.weak:
+    if not can_match(enrolled) or not can_match(query):
         return None
     distance = enrolled.hash_value() - query.hash_value()
     return distance if distance <= max_distance else None

@@ -1,0 +1,127 @@
+"""What every API endpoint shares: JSON errors, strict JSON bodies, security headers, private logs."""
+import json
+import logging
+import re
+
+from flask import current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+ERROR_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+    429: "too_many_requests", 500: "internal_error",
+}
+
+
+class ApiError(Exception):
+    """Raised anywhere in a request: answered as {"error": code, "detail": text} with `status`."""
+
+    def __init__(self, status, detail, code=None, headers=None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.code = code or ERROR_CODES.get(status, "error")
+        self.headers = headers or {}
+
+
+def error_response(status, detail, code=None, headers=None):
+    response = jsonify(error=code or ERROR_CODES.get(status, "error"), detail=detail)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def _reject_constant(name):
+    raise ValueError("%s is not valid JSON" % name)
+
+
+def json_body():
+    """The request's JSON object, or ApiError 413 / 415 / 400. The size is checked first."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "the body may be at most %d bytes" % limit)
+    if request.mimetype != "application/json":
+        raise ApiError(415, "send the body as Content-Type: application/json")
+    raw = request.get_data(cache=False)  # Werkzeug stops a longer stream at MAX_CONTENT_LENGTH (413)
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ApiError(400, "the body is not valid JSON: %s" % e) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return body
+
+
+def require_fields(obj, what, required=(), optional=()):
+    missing = [k for k in required if k not in obj]
+    if missing:
+        raise ApiError(400, "%s is missing %r" % (what, missing[0]))
+    unknown = sorted(set(obj) - set(required) - set(optional))
+    if unknown:
+        raise ApiError(400, "%s has unknown field %r" % (what, unknown[0]))
+
+
+def int_field(value, what, low, high):
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ApiError(400, "%s must be an integer from %d to %d" % (what, low, high))
+    return value
+
+
+def list_field(value, what, low, high):
+    if not isinstance(value, list) or not low <= len(value) <= high:
+        raise ApiError(400, "%s must be a JSON array of %d to %d elements" % (what, low, high))
+    return value
+
+
+def _handle_api_error(e):
+    return error_response(e.status, e.detail, e.code, e.headers)
+
+
+def _handle_http_exception(e):
+    if not request.path.startswith("/api/"):
+        return e  # the frontend's pages keep Flask's own error pages
+    status = e.code or 500
+    detail = e.description if status != 500 else "the server failed; nothing was changed"
+    return error_response(status, detail, headers={"Allow": e.get_response().headers.get("Allow")} if status == 405 else None)
+
+
+def _security_headers(response):
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    if request.path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"  # receipts and statuses must not linger in caches
+    if "Content-Security-Policy" not in response.headers:
+        # The frontend's pages set their own (stricter page) policy; API answers are never rendered.
+        policy = "default-src 'none'; frame-ancestors 'none'" if request.path.startswith("/api/") else "frame-ancestors 'none'"
+        response.headers["Content-Security-Policy"] = policy
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    return response
+
+
+class PrivateRequestLog(logging.Filter):
+    """Werkzeug's request log line starts with the client's address; drop it, and hide case ids.
+
+    "203.0.113.7 - - [25/Nov/2026 20:00:00] "GET /api/v1/cases/abc HTTP/1.1" 200 -" becomes
+    "[25/Nov/2026 20:00:00] "GET /api/v1/cases/<case> HTTP/1.1" 200 -".
+    """
+
+    _ADDRESS = re.compile(r"^.*? - - (?=\[)")
+    _CASE = re.compile(r"/cases/[^/\s\"?]+")
+
+    def filter(self, record):
+        if isinstance(record.msg, str) and " - - [" in record.msg:
+            message = record.getMessage()
+            message = self._ADDRESS.sub("", message, count=1)
+            record.msg, record.args = self._CASE.sub("/cases/<case>", message), ()
+        return True
+
+
+def init_app(app):
+    app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.after_request(_security_headers)
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, PrivateRequestLog) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(PrivateRequestLog())

@@ -1,0 +1,91 @@
+"""The public API for the person affected: submit a case, see its status, withdraw. No login."""
+import secrets
+
+from flask import Blueprint, current_app, request
+
+from hashing import MediaRecord, RecordError
+
+from . import pins, storage
+from .api import ApiError, json_body, list_field, require_fields
+
+bp = Blueprint("cases", __name__, url_prefix="/api/v1/cases")
+
+NOT_FOUND = "no case with this id and PIN"  # the same words for an unknown id and a wrong PIN
+
+
+def _limiter():
+    return current_app.extensions["takeback_pin_attempts"]
+
+
+def _case_body(case_id):
+    case = storage.get_case(case_id)
+    reports = storage.item_reports(case_id)
+    empty = {"matched": 0, "removed": 0, "not_removed": 0}
+    return {
+        "case_id": case.id,
+        "created": case.created.isoformat(),
+        "items": [
+            {"item": i.number, "media": i.media, "status": i.status, "reports": reports.get(i.number, empty)}
+            for i in storage.case_items(case_id)
+        ],
+    }
+
+
+def _authorized(case_id):
+    """The case if the X-Case-PIN header opens it; else 404, the same for an unknown id."""
+    limiter = _limiter()
+    key = case_id[:64]
+    if limiter.blocked(key):
+        raise ApiError(429, "too many wrong PINs for this case; try again later", headers={"Retry-After": "900"})
+    case = storage.get_case(case_id) if len(case_id) <= 64 else None
+    if not pins.check(request.headers.get("X-Case-PIN", ""), case.pin_verifier if case else None):
+        limiter.failed(key)
+        raise ApiError(404, NOT_FOUND)
+    return case
+
+
+@bp.post("")
+def create():
+    body = json_body()
+    require_fields(body, "the body", ("items",))
+    items = list_field(body["items"], "items", 1, current_app.config["MAX_ITEMS_PER_CASE"])
+    records = []
+    for i, item in enumerate(items):
+        try:
+            records.append(MediaRecord.from_json(item))
+        except RecordError as e:
+            raise ApiError(400, "items[%d]: %s" % (i, e)) from None
+    pin = pins.new_pin()
+    case = storage.create_case(secrets.token_urlsafe(16), pins.make_verifier(pin), records)
+    body = {
+        "case_id": case.id,
+        "pin": pin,
+        "created": case.created.isoformat(),
+        "items": [{"item": n, "media": r.media, "status": "active"} for n, r in enumerate(records, 1)],
+    }
+    return body, 201
+
+
+@bp.get("/<case_id>")
+def status(case_id):
+    case = _authorized(case_id)
+    return _case_body(case.id)
+
+
+@bp.post("/<case_id>/withdraw")
+def withdraw(case_id):
+    body = json_body()  # checked before the PIN: a malformed request never costs a guess
+    require_fields(body, "the body", (), ("items",))
+    numbers = None
+    if "items" in body:
+        numbers = list_field(body["items"], "items", 1, 10_000)
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+            raise ApiError(400, "items must be item numbers (integers)")
+    case = _authorized(case_id)
+    if numbers is not None:
+        known = {i.number for i in storage.case_items(case.id)}
+        unknown = sorted(set(numbers) - known)
+        if unknown:
+            raise ApiError(400, "items: this case has no item %d" % unknown[0])
+    storage.withdraw(case.id, numbers)
+    return _case_body(case.id)

@@ -1,0 +1,108 @@
+"""The database: cases and their media items, the feed of distinct hashes, partners and feedback.
+
+Nothing here can identify the person: no address, agent, file name or exact time (dates only),
+and the PIN only as a salted scrypt verifier; partner tokens only as SHA-256 hashes.
+"""
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DDL, BigInteger, Date, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+ACTIVE = "active"
+WITHDRAWN = "withdrawn"
+OUTCOMES = ("pending_review", "removed", "not_violating")
+
+
+class Case(db.Model):
+    """One submission: a receipt (id + PIN) for a few media items."""
+
+    __tablename__ = "case"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pin_verifier: Mapped[str] = mapped_column(String(200))
+    created = mapped_column(Date, nullable=False)
+    items: Mapped[list["MediaItem"]] = relationship(back_populates="case", order_by="MediaItem.number")
+
+
+class MediaItem(db.Model):
+    """One photo or video of a case, numbered 1..n in submission order."""
+
+    __tablename__ = "media_item"
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    media: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    case: Mapped[Case] = relationship(back_populates="items")
+
+
+class FeedEntry(db.Model):
+    """One distinct hash as platforms see it; active while any active media item holds it.
+
+    `seq` is the change sequence: every change to the entry gives it a new, larger seq, handed
+    out under one database-wide lock (see storage.writing), so seqs become visible in order and
+    a reader's cursor never skips a change that commits later.
+    """
+
+    __tablename__ = "feed_entry"
+    __table_args__ = (UniqueConstraint("type", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(128))
+    quality: Mapped[int | None] = mapped_column(SmallInteger)
+    media: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    not_violating: Mapped[int] = mapped_column(Integer, default=0)
+    updated = mapped_column(Date, nullable=False)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+
+
+class ItemHash(db.Model):
+    """A media item holds a feed entry (one of its hash records)."""
+
+    __tablename__ = "item_hash"
+    item_id: Mapped[int] = mapped_column(ForeignKey("media_item.id"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("feed_entry.id"), primary_key=True)
+    __table_args__ = (Index("ix_item_hash_entry_id", "entry_id"),)
+
+
+class FeedState(db.Model):
+    """A single row: the last change sequence handed out; also the lock that orders feed writers."""
+
+    __tablename__ = "feed_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class Partner(db.Model):
+    """A participating platform; its bearer token is stored only as a SHA-256 hash."""
+
+    __tablename__ = "partner"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created = mapped_column(Date, nullable=False)
+    revoked = mapped_column(Date, nullable=True)
+
+
+class Feedback(db.Model):
+    """A partner's latest outcome for a feed entry (the last word counts)."""
+
+    __tablename__ = "feedback"
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("feed_entry.id"), primary_key=True, index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    updated = mapped_column(Date, nullable=False)
+
+
+# Tables made by create_all (tests) get the FeedState row the migration also inserts.
+event.listen(
+    FeedState.__table__, "after_create", DDL("INSERT INTO feed_state (id, seq) VALUES (1, 0)")
+)

@@ -1,0 +1,237 @@
+"""The OpenAPI 3.1 description of the API, served at /api/openapi.json. Tests validate real answers against it."""
+from flask import Blueprint
+
+from hashing import MAX_HASHES_PER_MEDIA
+
+from .models import OUTCOMES
+
+bp = Blueprint("docs", __name__)
+
+_DATE = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+_HEX = {"type": "string", "pattern": "^[0-9a-f]+$"}
+
+
+def _ref(name):
+    return {"$ref": "#/components/schemas/%s" % name}
+
+
+def _json(schema):
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _error(description):
+    return dict(description=description, **_json(_ref("Error")))
+
+
+SCHEMAS = {
+    "Error": {
+        "type": "object", "additionalProperties": False, "required": ["error", "detail"],
+        "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+    },
+    "HashRecord": {
+        "type": "object", "additionalProperties": False, "required": ["type", "value"],
+        "description": "pdq: 64 hex digits and a quality 0-100; md5: 32 hex digits; sha256: 64 hex digits.",
+        "properties": {
+            "type": {"type": "string", "enum": ["pdq", "md5", "sha256"]},
+            "value": _HEX,
+            "quality": {"type": "integer", "minimum": 0, "maximum": 100},
+        },
+    },
+    "MediaRecord": {
+        "type": "object", "additionalProperties": False, "required": ["media", "hashes"],
+        "properties": {
+            "media": {"type": "string", "enum": ["image", "video"]},
+            "hashes": {"type": "array", "minItems": 1, "maxItems": MAX_HASHES_PER_MEDIA, "items": _ref("HashRecord")},
+        },
+    },
+    "NewCase": {
+        "type": "object", "additionalProperties": False, "required": ["items"],
+        "properties": {"items": {"type": "array", "minItems": 1, "maxItems": 100, "items": _ref("MediaRecord")}},
+    },
+    "CaseReceipt": {
+        "type": "object", "additionalProperties": False, "required": ["case_id", "pin", "created", "items"],
+        "properties": {
+            "case_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{22,}$"},
+            "pin": {"type": "string", "pattern": r"^\d{12}$", "description": "Shown once; only a scrypt verifier is stored."},
+            "created": _DATE,
+            "items": {"type": "array", "items": {
+                "type": "object", "additionalProperties": False, "required": ["item", "media", "status"],
+                "properties": {
+                    "item": {"type": "integer", "minimum": 1},
+                    "media": {"type": "string", "enum": ["image", "video"]},
+                    "status": {"type": "string", "enum": ["active"]},
+                },
+            }},
+        },
+    },
+    "CaseStatus": {
+        "type": "object", "additionalProperties": False, "required": ["case_id", "created", "items"],
+        "properties": {
+            "case_id": {"type": "string"},
+            "created": _DATE,
+            "items": {"type": "array", "items": {
+                "type": "object", "additionalProperties": False, "required": ["item", "media", "status", "reports"],
+                "properties": {
+                    "item": {"type": "integer", "minimum": 1},
+                    "media": {"type": "string", "enum": ["image", "video"]},
+                    "status": {"type": "string", "enum": ["active", "withdrawn"]},
+                    "reports": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["matched", "removed", "not_removed"],
+                        "description": "How many platforms reported a match, a removal, or a review without removal.",
+                        "properties": {k: {"type": "integer", "minimum": 0} for k in ("matched", "removed", "not_removed")},
+                    },
+                },
+            }},
+        },
+    },
+    "Withdrawal": {
+        "type": "object", "additionalProperties": False,
+        "description": "{} withdraws the whole case; {\"items\": [1, 3]} the items numbered so.",
+        "properties": {"items": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1}}},
+    },
+    "FeedEntry": {
+        "type": "object", "additionalProperties": False,
+        "required": ["id", "type", "value", "quality", "media", "status", "updated", "not_violating"],
+        "properties": {
+            "id": {"type": "integer", "minimum": 1},
+            "type": {"type": "string"},
+            "value": _HEX,
+            "quality": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+            "media": {"type": "string", "enum": ["image", "video"]},
+            "status": {"type": "string", "enum": ["active", "withdrawn"]},
+            "updated": _DATE,
+            "not_violating": {"type": "integer", "minimum": 0,
+                              "description": "How many platforms reviewed a match and found no violation."},
+        },
+    },
+    "FeedPage": {
+        "type": "object", "additionalProperties": False, "required": ["entries", "next_cursor"],
+        "properties": {
+            "entries": {"type": "array", "items": _ref("FeedEntry")},
+            "next_cursor": {"type": "string", "pattern": r"^\d+$"},
+        },
+    },
+    "MatchQuery": {
+        "type": "object", "additionalProperties": False, "required": ["hashes"],
+        "properties": {
+            "hashes": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _ref("HashRecord")},
+            "max_distance": {"type": "integer", "minimum": 0, "maximum": 31},
+        },
+    },
+    "MatchResults": {
+        "type": "object", "additionalProperties": False, "required": ["max_distance", "results"],
+        "properties": {
+            "max_distance": {"type": "integer"},
+            "results": {"type": "array", "items": {
+                "type": "object", "additionalProperties": False, "required": ["matches"],
+                "properties": {"matches": {"type": "array", "items": _ref("Match")}},
+            }},
+        },
+    },
+    "Feedback": {
+        "type": "object", "additionalProperties": False, "required": ["feedback"],
+        "properties": {"feedback": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
+            "type": "object", "additionalProperties": False, "required": ["id", "outcome"],
+            "properties": {"id": {"type": "integer", "minimum": 1}, "outcome": {"type": "string", "enum": list(OUTCOMES)}},
+        }}},
+    },
+    "FeedbackRecorded": {
+        "type": "object", "additionalProperties": False, "required": ["recorded"],
+        "properties": {"recorded": {"type": "integer", "minimum": 1}},
+    },
+}
+# A match is a feed entry plus its distance (FeedEntry forbids extra fields, so its fields are shared).
+SCHEMAS["Match"] = {
+    "type": "object",
+    "required": SCHEMAS["FeedEntry"]["required"] + ["distance"],
+    "properties": dict(SCHEMAS["FeedEntry"]["properties"], distance={"type": "integer", "minimum": 0, "maximum": 31}),
+    "additionalProperties": False,
+}
+
+_PIN = {"name": "X-Case-PIN", "in": "header", "required": True, "schema": {"type": "string"},
+        "description": "The case's PIN (spaces and hyphens ignored). Never put it in the URL."}
+_CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_COMMON_ERRORS = {
+    "400": _error("Malformed JSON or a field that breaks the schema (detail names it)."),
+    "413": _error("Body over 256 KiB, refused before it is read."),
+    "415": _error("Content-Type is not application/json."),
+}
+_PARTNER_ERRORS = {"401": _error("Missing, wrong or revoked partner token.")}
+_CASE_ERRORS = {
+    "404": _error("Unknown case id or wrong PIN: the same answer for both."),
+    "429": _error("Too many wrong PINs for this case; Retry-After says when to try again."),
+}
+
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Takeback API", "version": "1",
+        "description": "Anonymous cases of hash records, and the partner feed, matching and feedback. "
+                       "Every error is {\"error\", \"detail\"}; a failed request changes nothing.",
+    },
+    "paths": {
+        "/api/v1/cases": {"post": {
+            "summary": "Submit a case: hash records of one or more media items.",
+            "requestBody": dict(required=True, **_json(_ref("NewCase"))),
+            "responses": dict({"201": dict(description="The receipt: case id and PIN (shown once).",
+                                           **_json(_ref("CaseReceipt")))}, **_COMMON_ERRORS),
+        }},
+        "/api/v1/cases/{case_id}": {"get": {
+            "summary": "A case's status: per item, active or withdrawn, and what platforms reported.",
+            "parameters": [_CASE_ID, _PIN],
+            "responses": dict({"200": dict(description="The case.", **_json(_ref("CaseStatus")))}, **_CASE_ERRORS),
+        }},
+        "/api/v1/cases/{case_id}/withdraw": {"post": {
+            "summary": "Withdraw the whole case or chosen items; platforms see it in the feed.",
+            "parameters": [_CASE_ID, _PIN],
+            "requestBody": dict(required=True, **_json(_ref("Withdrawal"))),
+            "responses": dict({"200": dict(description="The case after withdrawal.", **_json(_ref("CaseStatus")))},
+                              **_COMMON_ERRORS, **_CASE_ERRORS),
+        }},
+        "/api/v1/partner/hashes": {"get": {
+            "summary": "The hash feed: every entry changed after the cursor, oldest change first.",
+            "description": "Reading from any cursor returns every change after it, none skipped, also while "
+                           "cases are created and withdrawn concurrently. An empty page returns the same cursor.",
+            "security": [{"partnerToken": []}],
+            "parameters": [
+                {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "next_cursor of the previous page; empty or absent for the beginning."},
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}},
+            ],
+            "responses": dict({"200": dict(description="A page of the feed.", **_json(_ref("FeedPage"))),
+                               "400": _error("Bad cursor or limit.")}, **_PARTNER_ERRORS),
+        }},
+        "/api/v1/partner/match": {"post": {
+            "summary": "Match up to 1,000 hash records against the active entries.",
+            "description": "Digests match by equality; PDQ within max_distance bits (default 31); "
+                           "a weak PDQ (quality < 50) never matches. Results are in query order.",
+            "security": [{"partnerToken": []}],
+            "requestBody": dict(required=True, **_json(_ref("MatchQuery"))),
+            "responses": dict({"200": dict(description="Matches per query.", **_json(_ref("MatchResults")))},
+                              **_COMMON_ERRORS, **_PARTNER_ERRORS),
+        }},
+        "/api/v1/partner/feedback": {"post": {
+            "summary": "Report outcomes for feed entries; the last word per platform and entry counts.",
+            "security": [{"partnerToken": []}],
+            "requestBody": dict(required=True, **_json(_ref("Feedback"))),
+            "responses": dict({"200": dict(description="Recorded.", **_json(_ref("FeedbackRecorded")))},
+                              **_COMMON_ERRORS, **_PARTNER_ERRORS),
+        }},
+        "/api/openapi.json": {"get": {
+            "summary": "This description.",
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }},
+    },
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {"partnerToken": {"type": "http", "scheme": "bearer",
+                                             "description": "One token per platform, from `takeback partners add`."}},
+    },
+}
+
+
+@bp.get("/api/openapi.json")
+def openapi():
+    return SPEC

@@ -1,0 +1,273 @@
+"""All reads and writes of the database: the blueprints call these, never the session directly.
+
+Feed writers (creating a case, withdrawing, feedback) run inside `writing()`, which first takes
+a lock on the one FeedState row. Writers are therefore serialized, and the change sequence each
+hands out is larger than every sequence already committed: at any moment the committed seqs are
+a gap-free prefix of what will ever commit below them, so a reader that saw up to seq S and asks
+for "after S" misses nothing, however commits interleave. Writes are small, so the lock is cheap.
+"""
+import hashlib
+import secrets
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from sqlalchemy import select, text, update
+
+from .models import ACTIVE, WITHDRAWN, Case, FeedEntry, Feedback, ItemHash, MediaItem, Partner, db
+
+_CHUNK = 500  # values per IN (...) list, well below SQLite's parameter limit
+
+
+def today():
+    """Dates only: an exact time could link a case or entry to a moment someone was online."""
+    return datetime.now(timezone.utc).date()
+
+
+class NotFound(LookupError):
+    """A referenced row does not exist."""
+
+
+class _Sequence:
+    def __init__(self, last):
+        self.last = last
+
+    def next(self):
+        self.last += 1
+        return self.last
+
+
+@contextmanager
+def writing():
+    """One feed-changing transaction: serialized with every other, committed at the end."""
+    session = db.session
+    session.rollback()  # end any read transaction; objects read before the lock may be stale
+    # A write first: on PostgreSQL it row-locks FeedState until commit; on SQLite it takes the
+    # database's write lock. Either way other writers wait here, before touching anything.
+    session.execute(text("UPDATE feed_state SET seq = seq WHERE id = 1"))
+    sequence = _Sequence(session.execute(text("SELECT seq FROM feed_state WHERE id = 1")).scalar_one())
+    try:
+        yield sequence
+        session.flush()
+        session.execute(text("UPDATE feed_state SET seq = :seq WHERE id = 1"), {"seq": sequence.last})
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _changed(entry, sequence, day):
+    entry.seq = sequence.next()
+    entry.updated = day
+
+
+def _chunks(values):
+    values = list(values)
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]
+
+
+def _entries_by_key(keys):
+    """{(type, value): FeedEntry} for the keys that exist."""
+    by_type = {}
+    for type_, value in keys:
+        by_type.setdefault(type_, []).append(value)
+    found = {}
+    for type_, values in by_type.items():
+        for chunk in _chunks(values):
+            rows = db.session.scalars(select(FeedEntry).where(FeedEntry.type == type_, FeedEntry.value.in_(chunk)))
+            found.update(((e.type, e.value), e) for e in rows)
+    return found
+
+
+# -- cases -------------------------------------------------------------------------------------
+
+
+def create_case(case_id, pin_verifier, records):
+    """Store a case of MediaRecords; each hash joins (or re-activates) its feed entry."""
+    day = today()
+    with writing() as sequence:
+        case = Case(id=case_id, pin_verifier=pin_verifier, created=day)
+        db.session.add(case)
+        entries = _entries_by_key({(h.type, h.value) for r in records for h in r.hashes})
+        items = []
+        for number, record in enumerate(records, 1):
+            item = MediaItem(case_id=case_id, number=number, media=record.media, status=ACTIVE)
+            db.session.add(item)
+            items.append((item, record))
+            for h in record.hashes:
+                entry = entries.get((h.type, h.value))
+                if entry is None:
+                    entry = FeedEntry(type=h.type, value=h.value, quality=h.quality, media=record.media,
+                                      status=ACTIVE, not_violating=0)
+                    _changed(entry, sequence, day)
+                    db.session.add(entry)
+                    entries[(h.type, h.value)] = entry
+                elif entry.status != ACTIVE or (h.quality is not None and h.quality > (entry.quality or 0)):
+                    entry.status = ACTIVE
+                    if h.quality is not None:
+                        entry.quality = max(h.quality, entry.quality or 0)
+                    _changed(entry, sequence, day)
+        db.session.flush()  # ids for the links
+        links = {(item.id, entries[(h.type, h.value)].id) for item, record in items for h in record.hashes}
+        db.session.add_all(ItemHash(item_id=i, entry_id=e) for i, e in links)
+    return case
+
+
+def get_case(case_id):
+    return db.session.get(Case, case_id) if isinstance(case_id, str) else None
+
+
+def case_items(case_id):
+    return list(db.session.scalars(select(MediaItem).where(MediaItem.case_id == case_id).order_by(MediaItem.number)))
+
+
+def item_reports(case_id):
+    """{item number: {"matched", "removed", "not_removed"}}: counts of platforms, never which.
+
+    A platform counts once per item, whichever of the item's hashes it reported on: it
+    matched if it reported anything, removed if any report says removed, not_removed if it
+    reviewed and found no violation (and removed nothing).
+    """
+    rows = db.session.execute(
+        select(MediaItem.number, Feedback.partner_id, Feedback.outcome)
+        .join(ItemHash, ItemHash.item_id == MediaItem.id)
+        .join(Feedback, Feedback.entry_id == ItemHash.entry_id)
+        .where(MediaItem.case_id == case_id)
+    )
+    outcomes = {}  # number -> partner -> set of outcomes
+    for number, partner_id, outcome in rows:
+        outcomes.setdefault(number, {}).setdefault(partner_id, set()).add(outcome)
+    reports = {}
+    for number, by_partner in outcomes.items():
+        removed = sum(1 for o in by_partner.values() if "removed" in o)
+        not_removed = sum(1 for o in by_partner.values() if "not_violating" in o and "removed" not in o)
+        reports[number] = {"matched": len(by_partner), "removed": removed, "not_removed": not_removed}
+    return reports
+
+
+def withdraw(case_id, numbers=None):
+    """Withdraw the case's items (all, or those numbered); an entry no active item holds is withdrawn."""
+    day = today()
+    with writing() as sequence:
+        query = select(MediaItem).where(MediaItem.case_id == case_id, MediaItem.status == ACTIVE)
+        if numbers is not None:
+            query = query.where(MediaItem.number.in_(sorted(set(numbers))))
+        items = list(db.session.scalars(query))
+        for item in items:
+            item.status = WITHDRAWN
+        db.session.flush()
+        if not items:
+            return
+        entry_ids = set(db.session.scalars(
+            select(ItemHash.entry_id).where(ItemHash.item_id.in_([i.id for i in items]))))
+        for chunk in _chunks(sorted(entry_ids)):
+            still_held = set(db.session.scalars(
+                select(ItemHash.entry_id).distinct()
+                .join(MediaItem, MediaItem.id == ItemHash.item_id)
+                .where(ItemHash.entry_id.in_(chunk), MediaItem.status == ACTIVE)))
+            for entry in db.session.scalars(select(FeedEntry).where(FeedEntry.id.in_(chunk))):
+                if entry.id not in still_held and entry.status == ACTIVE:
+                    entry.status = WITHDRAWN
+                    _changed(entry, sequence, day)
+
+
+# -- the feed and matching ---------------------------------------------------------------------
+
+
+def feed_after(seq, limit, type_=None):
+    """Feed entries changed after change sequence `seq`, oldest change first."""
+    query = select(FeedEntry).where(FeedEntry.seq > seq)
+    if type_ is not None:
+        query = query.where(FeedEntry.type == type_)
+    return list(db.session.scalars(query.order_by(FeedEntry.seq).limit(limit)))
+
+
+def active_entries(ids):
+    found = {}
+    for chunk in _chunks(sorted(set(ids))):
+        found.update((e.id, e) for e in db.session.scalars(
+            select(FeedEntry).where(FeedEntry.id.in_(chunk), FeedEntry.status == ACTIVE)))
+    return found
+
+
+def active_entries_by_value(type_, values):
+    """{value: FeedEntry} of active entries of an exact type with one of these values."""
+    found = {}
+    for chunk in _chunks(sorted(set(values))):
+        found.update((e.value, e) for e in db.session.scalars(
+            select(FeedEntry).where(FeedEntry.type == type_, FeedEntry.value.in_(chunk), FeedEntry.status == ACTIVE)))
+    return found
+
+
+def record_feedback(partner_id, outcomes):
+    """Store a partner's outcomes [(entry id, outcome)]; the last word per entry counts.
+
+    The feed shows per entry how many platforms found it not violating, so a change in that
+    count is a change of the entry. Raises NotFound (and changes nothing) for an unknown id.
+    """
+    day = today()
+    with writing() as sequence:
+        ids = sorted({entry_id for entry_id, _ in outcomes})
+        entries = {}
+        for chunk in _chunks(ids):
+            entries.update((e.id, e) for e in db.session.scalars(select(FeedEntry).where(FeedEntry.id.in_(chunk))))
+        missing = [i for i in ids if i not in entries]
+        if missing:
+            raise NotFound("no feed entry with id %d" % missing[0])
+        previous = {}
+        for chunk in _chunks(ids):
+            previous.update((f.entry_id, f) for f in db.session.scalars(
+                select(Feedback).where(Feedback.partner_id == partner_id, Feedback.entry_id.in_(chunk))))
+        final = dict(outcomes)  # last word within the request too
+        for entry_id, outcome in final.items():
+            feedback = previous.get(entry_id)
+            was = feedback.outcome if feedback else None
+            if feedback is None:
+                db.session.add(Feedback(partner_id=partner_id, entry_id=entry_id, outcome=outcome, updated=day))
+            elif was != outcome:
+                feedback.outcome = outcome
+                feedback.updated = day
+            delta = (outcome == "not_violating") - (was == "not_violating")
+            if delta:
+                entry = entries[entry_id]
+                entry.not_violating += delta
+                _changed(entry, sequence, day)
+
+
+# -- partners ----------------------------------------------------------------------------------
+
+
+def token_hash(token):
+    # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_partner(name):
+    """Create a partner; returns its token, which exists only in this return value."""
+    token = "tb_" + secrets.token_urlsafe(32)
+    db.session.add(Partner(name=name, token_hash=token_hash(token), created=today()))
+    db.session.commit()
+    return token
+
+
+def partners():
+    return list(db.session.scalars(select(Partner).order_by(Partner.name)))
+
+
+def partner_by_name(name):
+    return db.session.scalars(select(Partner).where(Partner.name == name)).first()
+
+
+def revoke_partner(name):
+    """Revoke at once: every request looks the token up afresh. False if no such active partner."""
+    result = db.session.execute(
+        update(Partner).where(Partner.name == name, Partner.revoked.is_(None)).values(revoked=today()))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def partner_for_token(token):
+    if not token:
+        return None
+    return db.session.scalars(
+        select(Partner).where(Partner.token_hash == token_hash(token), Partner.revoked.is_(None))).first()

@@ -1,0 +1,68 @@
+// Build-time: the Python side of the worker, made from the repository's own files.
+//
+// 1. Reads ../hashing/*.py (never a copy in frontend/) and src/glue.py.
+// 2. Runs them once in Pyodide under Node, hashing a synthetic image and hitting the error
+//    paths, and records every standard-library module that got imported.
+// 3. Writes a trimmed standard library (those modules only, stored uncompressed so that
+//    brotli on the wire compresses it well) and a JSON bundle of the Python sources.
+//
+// Usage: node tools/runtime.mjs OUTDIR   -> OUTDIR/python_stdlib.zip, OUTDIR/python-sources.json
+import { loadPyodide } from "pyodide";
+import { writeFileSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pythonSources, repo } from "./sources.mjs";
+
+const outDir = resolve(process.argv[2] ?? "build-runtime");
+mkdirSync(outDir, { recursive: true });
+
+const sources = pythonSources();
+const py = await loadPyodide({ indexURL: join(repo, "node_modules", "pyodide") + "/" });
+py.FS.mkdirTree("/home/pyodide/hashing");
+for (const [name, text] of Object.entries(sources)) py.FS.writeFile(`/home/pyodide/${name}`, text);
+
+const before = new Set(py.runPython("import sys; sorted(sys.modules)").toJs());
+py.runPython("import sys; sys.path.insert(0, '/home/pyodide')");
+const glue = py.pyimport("takeback_glue");
+// A 40x30 gradient, a too-small image and a bad buffer: every path the worker takes.
+const w = 40, h = 30, rgba = new Uint8Array(w * h * 4);
+for (let i = 0; i < w * h; i++) rgba.set([i % 251, (i * 7) % 253, (i * 13) % 255, 255], i * 4);
+const runs = [[w, h, rgba], [3, 3, new Uint8Array(36)], [4, 4, new Uint8Array(5)]];
+runs.forEach(([ww, hh, px], job) => {
+  glue.begin(job);
+  glue.update(job, new Uint8Array([1, 2, 3]));
+  const out = JSON.parse(glue.finish(job, ww, hh, px));
+  if (job === 0 && !out.record) throw new Error("runtime check failed: " + JSON.stringify(out));
+  if (job > 0 && !out.error) throw new Error("runtime check: expected an error, got " + JSON.stringify(out));
+});
+
+// Every module loaded now, start-up included, mapped to its file inside the standard library zip.
+const used = py.runPython(`
+import sys
+zips = [p for p in sys.path if p.endswith('.zip')]
+out = set()
+for name, mod in list(sys.modules.items()):
+    f = getattr(mod, '__file__', None) or ''
+    for z in zips:
+        if f.startswith(z + '/'):
+            rel = f[len(z) + 1:]
+            out.add(rel)
+            parts = rel.split('/')
+            for i in range(1, len(parts)):
+                init = '/'.join(parts[:i]) + '/__init__.py'
+                out.add(init)
+sorted(out)
+`).toJs();
+const zipPath = py.runPython("[p for p in __import__('sys').path if p.endswith('.zip')][0]");
+py.globals.set("wanted", py.toPy(used));
+py.runPython(`
+import zipfile
+src = zipfile.ZipFile(${JSON.stringify(zipPath)})
+names = set(src.namelist())
+with zipfile.ZipFile('/tmp/trimmed.zip', 'w', zipfile.ZIP_STORED) as dst:
+    for name in sorted(n for n in wanted if n in names):
+        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # reproducible
+        dst.writestr(info, src.read(name))
+`);
+writeFileSync(join(outDir, "python_stdlib.zip"), py.FS.readFile("/tmp/trimmed.zip"));
+writeFileSync(join(outDir, "python-sources.json"), JSON.stringify(sources));
+console.log(`runtime: ${used.length} stdlib files (${before.size} modules at start-up) -> ${outDir}`);

@@ -1,0 +1,98 @@
+"""`takeback hash`: Pillow decoding with the browser's rules, one JSON line per file."""
+import hashlib
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from hashing import HashValue
+from tests.corpus import CORPUS
+
+PHOTO = CORPUS / "photos" / "opencv__aloeL.jpg"
+
+
+def takeback(*args):
+    return subprocess.run(
+        [sys.executable, "-c", "from takeback.cli import main; main()", *map(str, args)],
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_prints_one_record_per_file():
+    other = CORPUS / "photos" / "opencv__graf1.png"
+    proc = takeback("hash", PHOTO, other)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(PHOTO), str(other)]
+    first = lines[0]
+    assert set(first) == {"path", "media", "hashes"} and first["media"] == "image"
+    by_type = {h["type"]: h for h in first["hashes"]}
+    assert set(by_type) == {"pdq", "md5", "sha256"}
+    assert by_type["md5"]["value"] == hashlib.md5(PHOTO.read_bytes()).hexdigest()
+    assert by_type["sha256"]["value"] == hashlib.sha256(PHOTO.read_bytes()).hexdigest()
+    assert 0 <= by_type["pdq"]["quality"] <= 100
+
+
+def test_bad_files_get_an_error_and_the_rest_are_hashed(tmp_path):
+    text = tmp_path / "note.jpg"
+    text.write_text("not a photo")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (3, 3), "red").save(tiny)
+    proc = takeback("hash", text, tmp_path / "missing.jpg", PHOTO, empty, tiny)
+    assert proc.returncode == 1
+    assert [json.loads(line)["path"] for line in proc.stdout.splitlines()] == [str(PHOTO)]
+    errors = proc.stderr.splitlines()
+    assert len(errors) == 4
+    assert "not an image" in errors[0]
+    assert "missing.jpg: no such file" in errors[1]
+    assert "at least 5x5" in errors[3]
+
+
+def pdq_of(path):
+    proc = takeback("hash", path)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    return next(HashValue.from_hex(h["value"]) for h in record["hashes"] if h["type"] == "pdq")
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    # The photo stored turned a quarter, with the EXIF tag (6) that tells viewers to turn it
+    # back: the browser shows it upright, so it must hash like the upright photo.
+    with Image.open(PHOTO) as im:
+        upright = im.convert("RGB")
+    upright.save(tmp_path / "upright.jpg", quality=95)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "tagged.jpg", quality=95, exif=exif)
+    tagged, plain = pdq_of(tmp_path / "tagged.jpg"), pdq_of(tmp_path / "upright.jpg")
+    assert tagged - plain <= 8
+    exif[0x0112] = 1  # the same pixels, tagged as already upright: a different picture
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "untagged.jpg", quality=95, exif=exif)
+    assert pdq_of(tmp_path / "untagged.jpg") - plain > 64
+
+
+def test_transparency_is_flattened_onto_white(tmp_path):
+    # Alpha varies across the picture (another photo's brightness), so the background shows.
+    with Image.open(PHOTO) as im:
+        rgb = im.convert("RGB")
+    with Image.open(CORPUS / "photos" / "opencv__graf1.png") as im:
+        alpha = im.convert("L").resize(rgb.size)
+    rgba = rgb.convert("RGBA")
+    rgba.putalpha(alpha)
+    rgba.save(tmp_path / "alpha.png")
+    for colour in ("white", "black"):
+        flat = Image.new("RGB", rgb.size, colour)
+        flat.paste(rgb, (0, 0), alpha)
+        flat.save(tmp_path / ("%s.png" % colour))
+    on_white = pdq_of(tmp_path / "white.png")
+    assert pdq_of(tmp_path / "alpha.png") - on_white <= 2
+    assert pdq_of(tmp_path / "black.png") - on_white > 31
+
+
+@pytest.mark.parametrize("name", ["P.png", "LA.png", "CMYK.jpg", "PA.webp", "1.png", "YCbCr.jpg"])
+def test_odd_colour_modes_decode(name):
+    pdq_of(CORPUS / "pdq-reference" / "misc" / name)

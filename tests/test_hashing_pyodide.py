@@ -1,0 +1,57 @@
+"""The same hashing/ files give the same bits in Pyodide (the browser) as in CPython (the server)."""
+import shutil
+
+import pytest
+
+from hashing import FileDigests, pdq_hash
+from tests.corpus import CORPUS, reference_pixels
+from tests.pyodide_node import ROOT, run_in_pyodide
+
+# Different sizes (tiny to 12 MP), sources (JPEG, PNG, WebP; grey, palette, CMYK, alpha)
+# and pixel modes handed to hashing (RGB, RGBA, L).
+CASES = [
+    ("pdq-reference/exif-rotn/exif-rotn-6.jpg", "RGBA"),  # 4032x3024, 12 MP
+    ("photos/opencv__aloeL.jpg", "RGB"),
+    ("photos/opencv__graf1.png", "RGBA"),
+    ("pdq-reference/bridge-mods/aaa-orig.jpg", "RGB"),
+    ("pdq-reference/bridge-mods/square-128x128.jpg", "RGB"),
+    ("pdq-reference/misc/L.png", "L"),
+    ("pdq-reference/misc/P.png", "RGB"),
+    ("pdq-reference/misc/RGBA.png", "RGBA"),
+    ("pdq-reference/misc/CMYK.jpg", "RGB"),
+    ("photos/lomiri2004__Kleiber_by_Lukas_Baubkus.jpg", "RGB"),  # 6028x3391, 20 MP
+    ("pdq-reference/misc/small.jpg", "RGB"),
+    ("pdq-reference/bridge-mods/shrink-a-lot.jpg", "L"),
+    ("pdq-reference/misc/F.webp", "RGB"),
+    ("pdq-reference/misc/wee.jpg", "L"),
+    ("pdq-reference/labelme-subset/q0003.jpg", "RGBA"),
+]
+
+
+@pytest.fixture(scope="module")
+def both_runtimes():
+    if shutil.which("node") is None or not (ROOT / "node_modules" / "pyodide").is_dir():
+        pytest.fail("node and node_modules/pyodide are needed (make setup installs them)")
+    items = [{"pixels": reference_pixels(path, mode), "file": CORPUS / path} for path, mode in CASES]
+    version, results = run_in_pyodide(items)
+    return version, items, results
+
+
+def test_pyodide_is_the_browser_runtime(both_runtimes):
+    version, _, _ = both_runtimes
+    assert version.startswith("3.14")
+
+
+def test_identical_bits_in_cpython_and_pyodide(both_runtimes):
+    _, items, results = both_runtimes
+    sizes = set()
+    for (path, mode), item, theirs in zip(CASES, items, results):
+        ours = pdq_hash(item["pixels"])
+        sizes.add((item["pixels"].width, item["pixels"].height))
+        assert theirs["pdq"] == ours.hash.hex(), path
+        assert theirs["quality"] == ours.quality, path
+        assert theirs["dihedral"] == {k: v.hex() for k, v in ours.dihedral().items()}, path
+        digests = FileDigests()
+        digests.update(item["file"].read_bytes())
+        assert theirs["digests"] == digests.hexdigests(), path
+    assert len(sizes) >= 8
