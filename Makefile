@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: run test setup bench chromium clean
+.PHONY: run test setup bench bench-match chromium clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 
@@ -26,16 +26,36 @@ $(STAMPS)/npm: package.json package-lock.json
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-run: setup
+# The frontend build (frontend/dist): the app, the worker with ../hashing/*.py built in, Pyodide.
+.PHONY: frontend bench-web
+FRONTEND_SRC := $(shell find frontend/src frontend/public frontend/tools -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json $(wildcard hashing/*.py)
+frontend: $(STAMPS)/frontend
+$(STAMPS)/frontend: $(STAMPS)/npm package-lock.json $(FRONTEND_SRC)
+	node_modules/.bin/tsc -p frontend/tsconfig.json
+	node frontend/tools/build.mjs
+	@touch $@
+
+# Migrations first (SQLite under instance/ unless DATABASE_URL is set), then serve.
+run: setup frontend
+	$(VENV)/bin/takeback db upgrade
 	$(VENV)/bin/flask --app backend run --host 127.0.0.1 --port 8000
 
-test: setup chromium
+test: setup chromium frontend
 	$(PY) -m pytest
 
 # Figures, not pass/fail: seconds per PDQ in CPython, Pyodide and the C++ reference.
 bench: setup
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m tests.bench_pdq
+
+# Figures, not pass/fail: the PDQ index's queries/s, memory and recall at 100k and 1M hashes.
+bench-match: setup
+	$(PY) -m tests.bench_match
+
+# Figures, not pass/fail: bytes before the first hash (cold, warm), worker start, a 12 MP JPEG.
+bench-web: setup chromium frontend
+	$(PY) -m e2e.bench_web
 
 clean:
 	rm -rf $(VENV) node_modules $(STAMPS) frontend/dist instance

@@ -44,9 +44,11 @@ def create_app(test_config=None):
         FRONTEND_DIST=os.path.join(os.path.dirname(os.path.dirname(__file__)), "frontend", "dist"),
         SQLALCHEMY_DATABASE_URI=database_url(os.environ.get("DATABASE_URL"), app.instance_path),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        MAX_CONTENT_LENGTH=256 * 1024,
+        BODY_LIMIT=256 * 1024,            # API bodies: hash records are small
+        MAX_CONTENT_LENGTH=256 * 1024 + 1,  # Werkzeug's cap on reading; see api.json_body
         MAX_ITEMS_PER_CASE=100,
         PDQ_MATCH_DISTANCE=int(os.environ.get("PDQ_MATCH_DISTANCE", "31")),
+        PIN_SCRYPT_N=2**14,      # scrypt cost of a PIN verifier (tests lower it to run fast)
         PIN_ATTEMPTS=10,         # wrong PINs per case ...
         PIN_WINDOW=15 * 60,      # ... per this many seconds
         BEHIND_PROXY=os.environ.get("TAKEBACK_BEHIND_PROXY") == "1",
@@ -54,11 +56,11 @@ def create_app(test_config=None):
     if test_config:
         app.config.update(test_config)
 
-    from . import api, cases, matching, openapi, partner, pins, web
+    from . import api, cases, matching, openapi, partner, pins, web  # noqa: F401 (blueprints)
     from .models import db
 
     db.init_app(app)
-    Migrate(app, db, directory=MIGRATIONS)
+    Migrate(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     app.extensions["takeback_pin_attempts"] = pins.AttemptLimiter(app.config["PIN_ATTEMPTS"], app.config["PIN_WINDOW"])
     app.extensions["takeback_feed_index"] = matching.FeedIndex()
     if app.config["BEHIND_PROXY"]:

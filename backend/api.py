@@ -37,12 +37,16 @@ def _reject_constant(name):
 
 def json_body():
     """The request's JSON object, or ApiError 413 / 415 / 400. The size is checked first."""
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    limit = current_app.config["BODY_LIMIT"]
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, "the body may be at most %d bytes" % limit)
     if request.mimetype != "application/json":
         raise ApiError(415, "send the body as Content-Type: application/json")
-    raw = request.get_data(cache=False)  # Werkzeug stops a longer stream at MAX_CONTENT_LENGTH (413)
+    # A body without Content-Length (chunked) is read through Werkzeug's stream, capped at
+    # MAX_CONTENT_LENGTH = BODY_LIMIT + 1 bytes: one byte more than allowed means too large.
+    raw = request.get_data(cache=False)
+    if len(raw) > limit:
+        raise ApiError(413, "the body may be at most %d bytes" % limit)
     try:
         body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as e:

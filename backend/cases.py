@@ -38,7 +38,8 @@ def _authorized(case_id):
     if limiter.blocked(key):
         raise ApiError(429, "too many wrong PINs for this case; try again later", headers={"Retry-After": "900"})
     case = storage.get_case(case_id) if len(case_id) <= 64 else None
-    if not pins.check(request.headers.get("X-Case-PIN", ""), case.pin_verifier if case else None):
+    cost = current_app.config["PIN_SCRYPT_N"]
+    if not pins.check(request.headers.get("X-Case-PIN", ""), case.pin_verifier if case else None, cost):
         limiter.failed(key)
         raise ApiError(404, NOT_FOUND)
     return case
@@ -56,7 +57,8 @@ def create():
         except RecordError as e:
             raise ApiError(400, "items[%d]: %s" % (i, e)) from None
     pin = pins.new_pin()
-    case = storage.create_case(secrets.token_urlsafe(16), pins.make_verifier(pin), records)
+    verifier = pins.make_verifier(pin, current_app.config["PIN_SCRYPT_N"])  # slow: before the write lock
+    case = storage.create_case(secrets.token_urlsafe(16), verifier, records)
     body = {
         "case_id": case.id,
         "pin": pin,

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the API, served at /api/openapi.json. Tests validate real answers against it."""
 from flask import Blueprint
 
-from hashing import MAX_HASHES_PER_MEDIA
+from hashing.records import MAX_HASHES_PER_MEDIA
 
 from .models import OUTCOMES
 

@@ -6,6 +6,7 @@ It is the second secret next to a 128-bit case id, so it only has to survive gue
 online, the rate limit below allows a handful of tries per case; offline, from a stolen
 database, each try costs a 16 MiB scrypt, so 2^40 tries are out of reach.
 """
+import functools
 import hashlib
 import hmac
 import secrets
@@ -13,7 +14,7 @@ import threading
 import time
 
 PIN_DIGITS = 12
-_N, _R, _P = 2**14, 8, 1  # 16 MiB of memory per try, about 50 ms on one core
+SCRYPT_N, _R, _P = 2**14, 8, 1  # 16 MiB of memory per try, 50-70 ms on one core
 
 
 def new_pin():
@@ -31,18 +32,21 @@ def _scrypt(pin, salt, n, r, p):
     return hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32)
 
 
-def make_verifier(pin):
+def make_verifier(pin, n=SCRYPT_N):
+    """"scrypt$n$r$p$salt$hash": the parameters travel with the hash, so they can be raised later."""
     salt = secrets.token_bytes(16)
-    return "scrypt$%d$%d$%d$%s$%s" % (_N, _R, _P, salt.hex(), _scrypt(normalize(pin), salt, _N, _R, _P).hex())
+    return "scrypt$%d$%d$%d$%s$%s" % (n, _R, _P, salt.hex(), _scrypt(normalize(pin), salt, n, _R, _P).hex())
 
 
-# Checked against when the case id is unknown, so unknown ids and wrong PINs take the same time.
-_DUMMY = make_verifier(new_pin())
+@functools.lru_cache(maxsize=4)
+def _dummy(n):
+    return make_verifier(new_pin(), n)
 
 
-def check(pin, verifier=None):
-    """True if `pin` matches `verifier`; with no verifier, does the same work and returns False."""
-    _, n, r, p, salt, expected = (verifier or _DUMMY).split("$")
+def check(pin, verifier=None, n=SCRYPT_N):
+    """True if `pin` matches `verifier`. With no verifier (unknown case id) it does the same
+    work against a dummy verifier of cost n and returns False: both answers take as long."""
+    _, n, r, p, salt, expected = (verifier or _dummy(n)).split("$")
     pin = normalize(pin)
     if not pin.isdigit() or len(pin) > 64:
         pin = "x"  # still hash, to keep the timing alike

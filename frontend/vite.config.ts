@@ -17,7 +17,7 @@ function pythonSourcesPlugin(): Plugin {
 }
 
 export default defineConfig({
-  root: __dirname,
+  root: import.meta.dirname,
   base: "/",
   publicDir: "public",
   plugins: [pythonSourcesPlugin()],

@@ -12,17 +12,22 @@ How this stays fast without numpy (a per-pixel Python loop over 12 MP takes minu
   separable, so sample (i, j) is sum over pixels of row_weight[i][y] * col_weight[j][x]
   * luma[y][x]. The weights are computed once per axis from the reference's own box
   filter rules (edge windows included), not by filtering the image.
-* Large images are first summed in blocks of up to 16x16 pixels, as the reference
-  tools reduce large images before hashing (they downsample to 512 px); each block
-  then gets the mean of its pixels' exact weights. With blocks of size 1 (images up to
-  512 px a side) this is the reference filter exactly. The block sums are computed
-  with whole image rows as big integers, one 32-bit lane per pixel, so the work runs
-  at C speed inside CPython's integer arithmetic in both CPython and Pyodide.
+* Large images are first reduced, as the reference tools reduce them before hashing
+  (they downsample to 512 px): pixels are summed in blocks of up to 16x16 so that about
+  512 blocks span each side, and each block gets the mean of its pixels' exact weights.
+  Images 2,561 rows or taller (12 MP photos and up) sum every other row of a block.
+  Up to 512 px a side the blocks are single pixels and this is the reference filter
+  exactly. On the 116 corpus images this stays within 2 bits of the C++ reference
+  (mean 0.7 bits); the row step alone halves the time of a 12 MP photo.
+* The block sums use whole image rows as big integers, one 32-bit lane per pixel, so
+  the per-pixel work runs at C speed inside Python's integer arithmetic, in CPython
+  and in Pyodide alike.
 * Everything after the pixels is integer arithmetic (fixed-point weights and a
   fixed-point DCT table), so CPython and Pyodide give the same bits: no float result
   depends on the platform's maths library.
 """
 import math
+import sys
 from array import array
 from operator import mul
 
@@ -35,6 +40,7 @@ MIN_SIDE = 5  # the reference refuses images with a side shorter than this
 JAROSZ_DIVISOR = 128  # box window = side / 128 (rounded up), applied twice: a tent of side / 64
 MAX_BLOCK = 16  # block sums must fit 16-bit fields: 255 * 16 * 16 < 2 ** 16
 GRID_TARGET = 512  # reduce large images to about this many blocks per side, like the reference tools
+ROW_STEP, ROW_STEP_FROM = 2, 6  # blocks 6 or more rows tall sum every other row
 WEIGHT_BITS = 32  # fixed-point precision of the filter weights
 DCT_BITS = 24  # fixed-point precision of the DCT table
 
@@ -106,9 +112,11 @@ def pdq_hash(pixels):
     if w < MIN_SIDE or h < MIN_SIDE:
         raise PdqError("image is %dx%d; PDQ needs at least %dx%d pixels" % (w, h, MIN_SIDE, MIN_SIDE))
     kx, ky = _block_size(w), _block_size(h)
-    grid = _block_luma(pixels, kx, ky)
-    row_weights = _block_weights(_tent_weights(h), h, ky)
-    col_weights = _block_weights(_tent_weights(w), w, kx)
+    step = ROW_STEP if ky >= ROW_STEP_FROM else 1
+    grid = _block_luma(pixels, kx, ky, step)
+    rows_used = [len(range(y, min(h, y + ky), step)) for y in range(0, h, ky)]
+    row_weights = _block_weights(_tent_weights(h), rows_used, ky)
+    col_weights = _block_weights(_tent_weights(w), [min(kx, w - x) for x in range(0, w, kx)], kx)
     samples = _samples(grid, row_weights, col_weights)
     # samples = 64x64 image * LUMA_SCALE * 2**(2*WEIGHT_BITS)
     scale = LUMA_SCALE << (2 * WEIGHT_BITS)
@@ -121,15 +129,15 @@ def _block_size(side):
     return max(1, min(MAX_BLOCK, -(-side // GRID_TARGET)))
 
 
-def _rgba_rows(pixels):
-    """Each row of pixels as RGBA bytes (alpha ignored), whatever the input mode."""
+def _rgba_rows(pixels, rows):
+    """The given rows of pixels as RGBA bytes (alpha ignored), whatever the input mode."""
     w = pixels.width
     if pixels.mode == "RGBA":
-        for y in range(pixels.height):
+        for y in rows:
             yield pixels.row(y)
         return
     buf = bytearray(4 * w)
-    for y in range(pixels.height):
+    for y in rows:
         row = pixels.row(y)
         if pixels.mode == "RGB":
             buf[0::4] = row[0::3]
@@ -142,35 +150,55 @@ def _rgba_rows(pixels):
         yield buf
 
 
-def _block_luma(pixels, kx, ky):
+def _block_luma(pixels, kx, ky, step):
     """Sums of LUMA_SCALE * luma over blocks of kx x ky pixels (smaller at the right and bottom).
 
     A row is one integer with a 32-bit lane per pixel (R G B A bytes). Masking keeps R and B
-    (or G alone) with 8 spare bits above each, so up to 16x16 pixels add up without carrying
-    into a neighbour; multiplying by 1 + 2**32 + ... then sums kx neighbouring lanes in one
-    C-level operation. (int.from_bytes dominates the time: one call per row is the floor.)
+    with 8 spare bits above each, so a strip of up to 16 rows adds up without carrying into a
+    neighbour; the G and A bytes are the plain sum minus that. Each lane's luma then fits in
+    32 bits even for 16x16 pixels, and multiplying by 1 + 2**32 + ... sums kx neighbouring
+    lanes in one C-level operation. (int.from_bytes dominates: one call per row is the floor.)
     """
     w = pixels.width
     gw = -(-w // kx)
     lanes = gw * kx + kx  # room for the product's spill past the last block
     mask_rb = int.from_bytes(b"\xff\x00\xff\x00" * w, "little")
-    mask_g = int.from_bytes(b"\x00\xff\x00\x00" * w, "little")
     mask_lo = int.from_bytes(b"\xff\xff\x00\x00" * lanes, "little")
     ones = int.from_bytes(b"\x01\x00\x00\x00" * kx, "little")
     grid = []
-    rb = g = 0
-    for y, row in enumerate(_rgba_rows(pixels)):
+    h = pixels.height
+    used = [y for y in range(h) if (y % ky) % step == 0]
+    total = rb = 0
+    for y, row in zip(used, _rgba_rows(pixels, used)):
         x = int.from_bytes(row, "little")
+        total += x
         rb += x & mask_rb
-        g += x & mask_g
-        if (y + 1) % ky == 0 or y + 1 == pixels.height:
-            rb *= ones
-            g *= ones
+        if y + step >= min(h, (y // ky + 1) * ky):  # last used row of this strip
+            # total - rb is the sum of the G and A bytes alone; summed exactly, so the A
+            # bytes' overflow into the next lane never reaches that lane's G field.
+            g = total - rb
             luma = LUMA_R * (rb & mask_lo) + LUMA_B * ((rb >> 16) & mask_lo) + LUMA_G * ((g >> 8) & mask_lo)
-            sums = array("I", luma.to_bytes(4 * lanes, "little"))
+            luma *= ones  # lane kx-1, 2kx-1, ... now holds the sum of its block
+            sums = _unsigned_lanes("I", luma.to_bytes(4 * lanes + 4, "little"))
             grid.append(sums[kx - 1::kx][:gw])
-            rb = g = 0
+            total = rb = 0
     return grid
+
+
+def _unsigned_lanes(typecode, little_endian):
+    """Little-endian bytes as an array of 32-bit ("I") or 64-bit ("Q") unsigned lanes."""
+    lanes = array(typecode, little_endian)
+    if sys.byteorder == "big":
+        lanes.byteswap()
+    return lanes
+
+
+def _pack_lanes(values):
+    """Unsigned values as one integer with a 64-bit lane each (value i at bit 64 * i)."""
+    lanes = array("Q", values)
+    if sys.byteorder == "big":
+        lanes.byteswap()
+    return int.from_bytes(lanes.tobytes(), "little")
 
 
 def _tent_weights(n):
@@ -205,8 +233,10 @@ def _tent_weights(n):
     return out
 
 
-def _block_weights(tent, n, k):
-    """Per sample: (first block, fixed-point weight of each block's pixel sum)."""
+def _block_weights(tent, sizes, k):
+    """Per sample: (first block, fixed-point weight of each block's pixel sum).
+
+    sizes[b] is how many pixels along this axis block b summed."""
     out = []
     one = 1 << WEIGHT_BITS
     for first, weights in tent:
@@ -216,8 +246,7 @@ def _block_weights(tent, n, k):
             per_block[(first + offset) // k - b0] += wt
         fixed = []
         for b, total in enumerate(per_block):
-            size = min(n, (b0 + b + 1) * k) - (b0 + b) * k
-            fixed.append(round(total * one / size))
+            fixed.append(round(total * one / sizes[b0 + b]))
         out.append((b0, fixed))
     return out
 
@@ -226,13 +255,13 @@ def _samples(grid, row_weights, col_weights):
     """The 64x64 filtered samples: weighted sums of block rows as big integers with 64-bit
     lanes (one lane per block column), then weighted sums along each resulting row."""
     gw = len(grid[0])
-    packed = [int.from_bytes(array("Q", row).tobytes(), "little") for row in grid]
+    packed = [_pack_lanes(row) for row in grid]
     samples = []
     for first, weights in row_weights:
         acc = 0
         for offset, wt in enumerate(weights):
             acc += wt * packed[first + offset]
-        line = array("Q", acc.to_bytes(8 * gw, "little"))
+        line = _unsigned_lanes("Q", acc.to_bytes(8 * gw, "little"))
         samples.append([sum(map(mul, weights_c, line[c0:c0 + len(weights_c)])) for c0, weights_c in col_weights])
     return samples
 

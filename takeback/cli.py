@@ -43,3 +43,10 @@ def hash_command(paths):
         click.echo(json.dumps({"path": path, **record.to_json()}))
     if failed:
         sys.exit(1)
+
+
+# The server's operator commands live with the server (backend/partners_cli.py).
+from backend.partners_cli import database, partners  # noqa: E402
+
+main.add_command(partners)
+main.add_command(database)

@@ -95,7 +95,7 @@ const version = sha256(JSON.stringify(manifest)).slice(0, 16);
 const precache = ["/", ...files.filter((f) => f !== "index.html" && f !== "asset-manifest.json").map((f) => "/" + f)];
 const swTemplate = readFileSync(join(front, "src", "sw.js"), "utf8");
 const sw = swTemplate
-  .replace("__VERSION__", version)
+  .replaceAll("__VERSION__", version)
   .replace("[/*__PRECACHE__*/]", JSON.stringify(precache));
 writeFileSync(join(dist, "sw.js"), sw);
 manifest["sw.js"] = sha256(sw);

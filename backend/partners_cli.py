@@ -1,0 +1,78 @@
+"""Operator commands: `takeback partners add NAME | list | revoke NAME` and `takeback db upgrade`.
+
+They use the same configuration as the server (DATABASE_URL, else the SQLite file under instance/).
+"""
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from . import storage
+
+
+def _app():
+    from . import create_app
+
+    return create_app()
+
+
+def _run(work):
+    app = _app()
+    with app.app_context():
+        try:
+            return work()
+        except (OperationalError, ProgrammingError):
+            raise click.ClickException("the database is not set up: run `takeback db upgrade` first") from None
+
+
+@click.group("partners", help="Platforms that read the hash feed: add, list, revoke.")
+def partners():
+    pass
+
+
+@partners.command("add")
+@click.argument("name")
+def add(name):
+    """Create a partner NAME and print its bearer token (shown only this once)."""
+    name = name.strip()
+    if not 1 <= len(name) <= 100 or not name.isprintable():
+        raise click.ClickException("a partner name is 1 to 100 printable characters")
+
+    def work():
+        if storage.partner_by_name(name):
+            raise click.ClickException("a partner named %r exists" % name)
+        return storage.add_partner(name)
+
+    token = _run(work)
+    click.echo(token)
+    click.echo("Give this token to %s over a safe channel; only its hash is stored." % name, err=True)
+
+
+@partners.command("list")
+def list_():
+    """List partners: name, created, revoked (a date) or active."""
+    for p in _run(storage.partners):
+        click.echo("%s\t%s\t%s" % (p.name, p.created.isoformat(), "revoked " + p.revoked.isoformat() if p.revoked else "active"))
+
+
+@partners.command("revoke")
+@click.argument("name")
+def revoke(name):
+    """Revoke NAME's token; it stops working at once."""
+    if not _run(lambda: storage.revoke_partner(name)):
+        raise click.ClickException("no active partner named %r" % name)
+    click.echo("revoked %s" % name)
+
+
+@click.group("db", help="The database schema.")
+def database():
+    pass
+
+
+@database.command("upgrade")
+def upgrade():
+    """Create or migrate the database to the current schema."""
+    import flask_migrate
+
+    app = _app()
+    with app.app_context():
+        flask_migrate.upgrade()
+    click.echo("database is up to date", err=True)

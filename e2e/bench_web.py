@@ -1,0 +1,102 @@
+"""`make bench-web`: figures for the phone app, not pass/fail.
+
+Headless Debian Chromium with the Pixel 7 profile against the real server:
+  - bytes transferred (compressed, headers included) before the first hash could start,
+    on a cold visit (empty caches) and a warm one (same browser, service worker installed);
+  - time from opening the page to a ready worker (cold and warm);
+  - time to hash a 12-megapixel JPEG end to end (decode on the page + digests + PDQ in Pyodide).
+Targets on this machine: <= 3.5 MB cold, <= 50 KB warm, worker ready <= 2 s, 12 MP JPEG <= 1 s.
+"""
+import statistics
+import tempfile
+import threading
+from pathlib import Path
+
+from flask_migrate import upgrade
+from PIL import Image
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from backend import create_app
+from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHOTOS, REPO, new_context
+
+RUNS = 3
+
+
+def serve(tmp):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///%s/bench.sqlite" % tmp, "FRONTEND_DIST": str(REPO / "frontend" / "dist")})
+    with app.app_context():
+        upgrade()
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, "http://127.0.0.1:%d" % httpd.server_port
+
+
+def twelve_megapixels(tmp):
+    path = Path(tmp) / "12mp.jpg"
+    with Image.open(PHOTOS / "lomiri2004__Kleiber_by_Lukas_Baubkus.jpg") as im:
+        im.convert("RGB").resize((4000, 3000), Image.LANCZOS).save(path, quality=92)
+    return path
+
+
+def visit(context):
+    """Open the app, wait for the worker: (bytes transferred until then, ms from navigation to ready)."""
+    sizes = []
+
+    def finished(request):
+        try:
+            s = request.sizes()
+        except Exception:
+            return
+        sizes.append(s["responseBodySize"] + s["responseHeadersSize"] + s["requestHeadersSize"])
+
+    context.on("requestfinished", finished)
+    page = context.new_page()
+    page.goto("/")
+    page.wait_for_function("() => document.documentElement.dataset.worker === 'ready'", timeout=120_000)
+    ready_at = int(page.evaluate("() => document.documentElement.dataset.readyAt"))
+    transferred = sum(sizes)
+    context.remove_listener("requestfinished", finished)
+    return page, transferred, ready_at
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        httpd, base = serve(tmp)
+        jpeg = twelve_megapixels(tmp)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        cold_bytes, warm_bytes, cold_ready, warm_ready, hash_ms = [], [], [], [], []
+        for _ in range(RUNS):
+            context, _ = new_context(browser, p, base, "Pixel 7")
+            page, n, ms = visit(context)
+            cold_bytes.append(n)
+            cold_ready.append(ms)
+            page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+            page.wait_for_function("async () => (await caches.keys()).length === 1 && navigator.serviceWorker.controller !== null")
+            page.close()
+            page, n, ms = visit(context)
+            warm_bytes.append(n)
+            warm_ready.append(ms)
+            page.click("#start")
+            page.set_input_files("#files", str(jpeg))
+            page.wait_for_selector("#file-list li[data-state=done]", timeout=120_000)
+            hash_ms.append(int(page.get_attribute("#file-list li", "data-ms")))
+            context.close()
+        browser.close()
+        httpd.shutdown()
+
+    med = statistics.median
+    print("Takeback web bench (Pixel 7 profile, headless Chromium, %d runs, median [min-max])" % RUNS)
+    print("  bytes before the first hash, cold: %.2f MB [%.2f-%.2f]  (target <= 3.5 MB)"
+          % (med(cold_bytes) / 1e6, min(cold_bytes) / 1e6, max(cold_bytes) / 1e6))
+    print("  bytes before the first hash, warm: %.1f KB [%.1f-%.1f]  (target <= 50 KB)"
+          % (med(warm_bytes) / 1e3, min(warm_bytes) / 1e3, max(warm_bytes) / 1e3))
+    print("  page open -> worker ready, cold:   %d ms [%d-%d]  (target <= 2000 ms)" % (med(cold_ready), min(cold_ready), max(cold_ready)))
+    print("  page open -> worker ready, warm:   %d ms [%d-%d]" % (med(warm_ready), min(warm_ready), max(warm_ready)))
+    print("  12 MP JPEG (%.1f MB), decode + hash: %d ms [%d-%d]  (target <= 1000 ms)"
+          % (jpeg_size / 1e6, med(hash_ms), min(hash_ms), max(hash_ms)) if False else
+          "  12 MP JPEG, decode + hash:         %d ms [%d-%d]  (target <= 1000 ms)" % (med(hash_ms), min(hash_ms), max(hash_ms)))
+
+
+if __name__ == "__main__":
+    main()

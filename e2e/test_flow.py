@@ -1,0 +1,95 @@
+"""The person's whole flow on two phones, against the real server and database."""
+import json
+
+import pytest
+
+from .conftest import PHONES, PHOTOS, api, open_app, pick, review_entries
+
+FLOW_PHOTOS = ["opencv__chicky_512.png", "mate__Aqua.jpg", "lomiri1604__Wine_by_Jakkub_Mede.jpg"]
+HEX = set("0123456789abcdef")
+
+
+@pytest.mark.parametrize("phone", PHONES, indirect=True)
+def test_whole_flow(phone, server, tmp_path):
+    context, recorder = phone
+    page = context.new_page()
+    open_app(page)
+
+    # 1. Intro: what is sent, with an example; a quick exit on the screen.
+    assert page.locator("#screen-intro").is_visible()
+    assert json.loads(page.inner_text("#intro-example"))["media"] == "image"
+    assert page.locator("#exit").is_visible()
+
+    # 2. Pick photos: each gets hashed on the device.
+    page.click("#start")
+    assert page.locator("#exit").is_visible()
+    pick(page, [PHOTOS / name for name in FLOW_PHOTOS])
+    states = page.eval_on_selector_all("#file-list li", "els => els.map(e => e.dataset.state)")
+    assert states == ["done"] * 3
+
+    # 3. Review: one entry per photo, thumbnail + the record; remove one.
+    page.click("#to-review")
+    entries = review_entries(page)
+    assert [name for name, _ in entries] == FLOW_PHOTOS
+    for _, record in entries:
+        assert record["media"] == "image"
+        assert [h["type"] for h in record["hashes"]] == ["pdq", "md5", "sha256"]
+        assert all(set(h["value"]) <= HEX for h in record["hashes"])
+    assert page.locator("#review-list li canvas").count() == 3
+    page.get_by_role("button", name="Remove photo 2").click()
+    kept = review_entries(page)
+    assert [name for name, _ in kept] == [FLOW_PHOTOS[0], FLOW_PHOTOS[2]]
+    page.click("#review-list + details summary")
+    shown = json.loads(page.inner_text("#review-body"))
+    assert shown == {"items": [record for _, record in kept]}
+
+    # 4. Submit: the receipt, with copy/download and the warning.
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/api/v1/cases")) as posted:
+        page.click("#submit")
+    assert json.loads(posted.value.post_data) == shown
+    page.wait_for_selector("#screen-receipt:not([hidden])")
+    case_id = page.inner_text("#receipt-case").strip()
+    pin = page.inner_text("#receipt-pin").strip()
+    assert case_id and pin
+    assert "cannot be recovered" in page.inner_text("#screen-receipt")
+    with page.expect_download() as download:
+        page.click("#download")
+    path = tmp_path / "receipt.txt"
+    download.value.save_as(path)
+    text = path.read_text()
+    assert case_id in text and pin in text
+
+    # The case exists, through the API.
+    status, body = api(server, "GET", "/api/v1/cases/" + case_id, pin=pin)
+    assert status == 200, body
+    assert [(i["item"], i["status"]) for i in body["items"]] == [(1, "active"), (2, "active")]
+    assert api(server, "GET", "/api/v1/cases/" + case_id, pin="0" + pin)[0] == 404
+
+    # 5. Check status and withdraw everything through the UI.
+    page.click("#receipt-check")
+    assert page.input_value("#case-id") == case_id
+    page.click("#check")
+    page.wait_for_selector("#case-view:not([hidden])")
+    assert page.eval_on_selector_all("#case-items li", "els => els.map(e => e.dataset.status)") == ["active", "active"]
+    page.click("#withdraw-all")
+    page.click("#confirm-yes")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#case-items li')].every(li => li.dataset.status === 'withdrawn')"
+    )
+    status, body = api(server, "GET", "/api/v1/cases/" + case_id, pin=pin)
+    assert status == 200
+    assert [i["status"] for i in body["items"]] == ["withdrawn", "withdrawn"]
+
+    assert recorder.foreign == []
+
+
+def test_wrong_pin_is_a_clear_message(phone, server):
+    context, recorder = phone
+    page = context.new_page()
+    page.goto("/")
+    page.click("#to-status")
+    page.fill("#case-id", "no-such-case")
+    page.fill("#case-pin", "123456")
+    page.click("#check")
+    page.wait_for_function("() => document.getElementById('status-status').textContent.includes('No case')")
+    assert page.locator("#case-view").is_hidden()

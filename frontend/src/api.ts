@@ -1,0 +1,53 @@
+// The only three requests the app makes besides its own files.
+import type { MediaRecord } from "./protocol";
+
+export interface CaseItem {
+  item: number;
+  media: string;
+  status: "active" | "withdrawn";
+  reports?: { matched: number; removed: number; not_removed: number };
+}
+export interface Receipt { case_id: string; pin: string; created: string; items: CaseItem[] }
+export interface CaseStatus { case_id: string; created: string; items: CaseItem[] }
+
+export type ApiProblem = "not_found" | "rate" | "offline" | "server";
+export class ApiError extends Error {
+  constructor(readonly problem: ApiProblem) {
+    super(problem);
+  }
+}
+
+const base: RequestInit = { credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer", redirect: "error" };
+
+async function call<T>(url: string, init: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(url, { ...base, ...init });
+  } catch {
+    throw new ApiError("offline");
+  }
+  if (response.status === 404) throw new ApiError("not_found");
+  if (response.status === 429) throw new ApiError("rate");
+  if (!response.ok) throw new ApiError("server");
+  return (await response.json()) as T;
+}
+
+/** The body is the exact text shown on the review screen. */
+export function submitBody(records: MediaRecord[]): string {
+  return JSON.stringify({ items: records }, null, 2);
+}
+
+export const submit = (body: string) =>
+  call<Receipt>("/api/v1/cases", { method: "POST", headers: { "Content-Type": "application/json" }, body });
+
+const caseUrl = (id: string) => "/api/v1/cases/" + encodeURIComponent(id);
+
+export const status = (id: string, pin: string) =>
+  call<CaseStatus>(caseUrl(id), { method: "GET", headers: { "X-Case-PIN": pin } });
+
+export const withdraw = (id: string, pin: string, items?: number[]) =>
+  call<CaseStatus>(caseUrl(id) + "/withdraw", {
+    method: "POST",
+    headers: { "X-Case-PIN": pin, "Content-Type": "application/json" },
+    body: JSON.stringify(items ? { items } : {}),
+  });

@@ -1,0 +1,417 @@
+// The page: screens, decoding, the worker, the API. No framework: a few small render functions.
+import "./style.css";
+import { ApiError, type CaseStatus, type Receipt, status as getStatus, submit, submitBody, withdraw } from "./api";
+import { decode, DecodeError } from "./decode";
+import { browserLang, isKey, lang, setLang, t, type Key } from "./i18n";
+import type { FromWorker, MediaRecord, ToWorker } from "./protocol";
+
+const NEUTRAL_SITE = "https://www.google.com/search?q=weather+tomorrow";
+const EXAMPLE: MediaRecord = {
+  media: "image",
+  hashes: [
+    { type: "pdq", value: "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", quality: 100 },
+    { type: "md5", value: "3d0e4a6b9d8c3a1e8b5f1f1a8c2e0d47" },
+    { type: "sha256", value: "9a1c6f0e3b7d2a85c4e1f6b0d93a7e2c5b8f1d4a6e0c3b9f7a2d5e8c1b4f6a03" },
+  ],
+};
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string) => {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+};
+
+// ---------------------------------------------------------------- state
+type FileState = "waiting" | "decoding" | "hashing" | "done" | "error";
+interface Item {
+  job: number;
+  name: string;
+  file: File | null; // dropped once hashed
+  state: FileState;
+  fraction: number;
+  problem?: Key;
+  record?: MediaRecord;
+  thumbnail?: HTMLCanvasElement;
+  removed: boolean;
+  ms?: number; // decode + hash time, shown to nobody; read by make bench-web
+}
+const items: Item[] = [];
+let nextJob = 1;
+let workerState: "loading" | "ready" | "failed" = "loading";
+let receipt: Receipt | null = null;
+let caseShown: CaseStatus | null = null;
+let pendingConfirm: number[] | null | undefined; // undefined: nothing to confirm; null: withdraw all
+
+// ---------------------------------------------------------------- worker
+const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: "takeback-hashing" });
+const waiting = new Map<number, (m: FromWorker) => void>();
+worker.onmessage = (event: MessageEvent<FromWorker>) => {
+  const m = event.data;
+  if (m.type === "ready") {
+    workerState = "ready";
+    document.documentElement.dataset.worker = "ready";
+    document.documentElement.dataset.workerMs = String(m.ms);
+    document.documentElement.dataset.readyAt = String(Math.round(performance.now()));
+    renderWorkerStatus();
+    registerServiceWorker();
+  } else if (m.type === "failed") {
+    workerState = "failed";
+    document.documentElement.dataset.worker = "failed";
+    renderWorkerStatus();
+  } else if (m.type === "progress") {
+    const item = items.find((i) => i.job === m.job);
+    if (item) { item.fraction = 0.5 + m.fraction; renderFiles(); }
+  } else {
+    waiting.get(m.job)?.(m);
+  }
+};
+
+function registerServiceWorker() {
+  // After the worker is ready, so the service worker's copies come from the HTTP cache.
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+}
+
+// ---------------------------------------------------------------- screens
+type Screen = "intro" | "pick" | "review" | "receipt" | "status";
+let screen: Screen = "intro";
+function show(next: Screen, focus = true) {
+  screen = next;
+  for (const s of document.querySelectorAll<HTMLElement>(".screen")) s.hidden = s.id !== "screen-" + next;
+  document.documentElement.dataset.screen = next;
+  render();
+  if (focus) {
+    $(`${next}-h`).focus();
+    window.scrollTo(0, 0);
+  }
+}
+
+function applyStatic() {
+  document.documentElement.lang = lang();
+  for (const node of document.querySelectorAll<HTMLElement>("[data-i18n]")) {
+    const key = node.dataset.i18n!;
+    if (isKey(key)) node.textContent = t(key);
+  }
+  const switcher = $("lang");
+  switcher.textContent = t("switchTo");
+  switcher.lang = lang() === "en" ? "es" : "en";
+  $("intro-example").textContent = JSON.stringify(EXAMPLE, null, 2);
+}
+
+function render() {
+  applyStatic();
+  renderWorkerStatus();
+  renderFiles();
+  renderReview();
+  renderReceipt();
+  renderCase();
+}
+
+function renderWorkerStatus() {
+  $("worker-status").textContent =
+    workerState === "ready" ? t("worker.ready") : workerState === "failed" ? t("worker.failed") : t("worker.loading");
+}
+
+// ---------------------------------------------------------------- picking and hashing
+function renderFiles() {
+  const list = $("file-list");
+  list.replaceChildren(
+    ...items.filter((i) => !i.removed).map((item) => {
+      const li = el("li", "file");
+      li.dataset.state = item.state;
+      li.dataset.name = item.name;
+      if (item.ms !== undefined) li.dataset.ms = String(item.ms);
+      li.append(el("span", "name", item.name));
+      const stateKey: Key = item.state === "error" ? item.problem ?? "file.internal" : (`file.${item.state}` as Key);
+      const message = el("span", item.state === "error" ? "message error" : "message", t(stateKey));
+      li.append(message);
+      if (item.state === "decoding" || item.state === "hashing") {
+        const bar = el("progress");
+        bar.max = 1;
+        bar.value = item.fraction;
+        bar.setAttribute("aria-label", item.name);
+        li.append(bar);
+      }
+      return li;
+    }),
+  );
+  const live = items.filter((i) => !i.removed);
+  const done = live.filter((i) => i.state === "done").length;
+  const busy = live.some((i) => i.state === "waiting" || i.state === "decoding" || i.state === "hashing");
+  $("pick-status").textContent = live.length ? t("pick.count", { done, total: live.length }) : "";
+  ($("to-review") as HTMLButtonElement).disabled = done === 0 || busy;
+  $("files-label").textContent = live.length ? t("pick.more") : t("pick.button");
+}
+
+let running = false;
+async function pump() {
+  if (running) return;
+  running = true;
+  try {
+    for (let item = items.find((i) => i.state === "waiting"); item; item = items.find((i) => i.state === "waiting")) {
+      await hashOne(item);
+      renderFiles();
+    }
+  } finally {
+    running = false;
+  }
+}
+
+async function hashOne(item: Item) {
+  const file = item.file!;
+  const started = performance.now();
+  item.state = "decoding";
+  renderFiles();
+  let decoded;
+  try {
+    decoded = await decode(file);
+  } catch (e) {
+    item.state = "error";
+    item.problem = e instanceof DecodeError ? (`file.${e.problem}` as Key) : "file.undecodable";
+    item.file = null;
+    return;
+  }
+  item.state = "hashing";
+  item.fraction = 0.5;
+  item.thumbnail = decoded.thumbnail;
+  renderFiles();
+  const answer = await new Promise<FromWorker>((resolve) => {
+    waiting.set(item.job, resolve);
+    const message: ToWorker = {
+      type: "hash", job: item.job, file, width: decoded.width, height: decoded.height, pixels: decoded.pixels,
+    };
+    worker.postMessage(message, [decoded.pixels]);
+  });
+  waiting.delete(item.job);
+  item.file = null;
+  item.ms = Math.round(performance.now() - started);
+  if (answer.type === "result") {
+    item.state = "done";
+    item.record = answer.record;
+  } else {
+    item.state = "error";
+    item.problem = answer.type === "error" ? (`file.${answer.code}` as Key) : "file.internal";
+  }
+}
+
+$("files").addEventListener("change", () => {
+  const input = $("files") as HTMLInputElement;
+  for (const file of Array.from(input.files ?? [])) {
+    items.push({ job: nextJob++, name: file.name, file, state: "waiting", fraction: 0, removed: false });
+  }
+  input.value = "";
+  renderFiles();
+  void pump();
+});
+
+// ---------------------------------------------------------------- review and submit
+const ready = () => items.filter((i) => i.state === "done" && !i.removed);
+
+function renderReview() {
+  const list = $("review-list");
+  const chosen = ready();
+  list.replaceChildren(
+    ...chosen.map((item, index) => {
+      const n = index + 1;
+      const li = el("li", "entry");
+      li.dataset.name = item.name;
+      const head = el("div", "entry-head");
+      if (item.thumbnail) {
+        item.thumbnail.setAttribute("role", "img");
+        item.thumbnail.setAttribute("aria-label", t("review.thumb", { n }));
+        head.append(item.thumbnail);
+      }
+      const label = el("div", "entry-label");
+      label.append(el("strong", undefined, t("review.item", { n })), el("span", "name", item.name));
+      head.append(label);
+      const remove = el("button", "secondary small", t("review.remove"));
+      remove.type = "button";
+      remove.setAttribute("aria-label", t("review.removeLabel", { n }));
+      remove.addEventListener("click", () => {
+        item.removed = true;
+        render();
+        $("review-h").focus();
+      });
+      head.append(remove);
+      const pre = el("pre", "json", JSON.stringify(item.record, null, 2));
+      pre.tabIndex = 0;
+      pre.setAttribute("aria-label", t("review.item", { n }));
+      li.append(head, pre);
+      return li;
+    }),
+  );
+  $("review-body").textContent = submitBody(chosen.map((i) => i.record!));
+  ($("submit") as HTMLButtonElement).disabled = chosen.length === 0;
+  if (screen === "review" && chosen.length === 0) $("review-status").textContent = t("review.empty");
+}
+
+let submitting = false;
+$("submit").addEventListener("click", async () => {
+  const chosen = ready();
+  if (submitting || chosen.length === 0) return;
+  submitting = true;
+  const button = $("submit") as HTMLButtonElement;
+  button.disabled = true;
+  $("review-status").textContent = t("review.sending");
+  try {
+    receipt = await submit(submitBody(chosen.map((i) => i.record!)));
+    $("review-status").textContent = "";
+    show("receipt");
+  } catch (e) {
+    $("review-status").textContent = t(problemKey(e));
+  } finally {
+    submitting = false;
+    button.disabled = ready().length === 0;
+  }
+});
+
+const problemKey = (e: unknown): Key =>
+  e instanceof ApiError
+    ? ({ not_found: "error.not_found", rate: "error.rate", offline: "error.offline", server: "error.server" } as const)[e.problem]
+    : "error.server";
+
+// ---------------------------------------------------------------- receipt
+function renderReceipt() {
+  $("receipt-case").textContent = receipt?.case_id ?? "";
+  $("receipt-pin").textContent = receipt?.pin ?? "";
+  $("receipt-date").textContent = receipt?.created ?? "";
+}
+const receiptText = () =>
+  receipt ? t("receipt.text", { case: receipt.case_id, pin: receipt.pin, date: receipt.created }) : "";
+
+$("copy").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText(receiptText());
+    $("receipt-status").textContent = t("receipt.copied");
+  } catch {
+    $("receipt-status").textContent = t("receipt.copyFailed");
+  }
+});
+$("download").addEventListener("click", () => {
+  const url = URL.createObjectURL(new Blob([receiptText()], { type: "text/plain;charset=utf-8" }));
+  const a = el("a");
+  a.href = url;
+  a.download = `takeback-${receipt?.case_id ?? "receipt"}.txt`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+});
+$("receipt-check").addEventListener("click", () => {
+  ($("case-id") as HTMLInputElement).value = receipt?.case_id ?? "";
+  ($("case-pin") as HTMLInputElement).value = receipt?.pin ?? "";
+  show("status");
+});
+$("receipt-done").addEventListener("click", () => {
+  receipt = null;
+  items.length = 0;
+  show("intro");
+});
+
+// ---------------------------------------------------------------- status and withdraw
+function credentials(): [string, string] {
+  return [($("case-id") as HTMLInputElement).value.trim(), ($("case-pin") as HTMLInputElement).value.trim()];
+}
+
+function renderCase() {
+  const view = $("case-view");
+  view.hidden = !caseShown;
+  if (!caseShown) return;
+  $("case-title").textContent = t("status.caseTitle", { case: caseShown.case_id, date: caseShown.created });
+  $("case-items").replaceChildren(
+    ...caseShown.items.map((item) => {
+      const li = el("li", "case-item");
+      li.dataset.item = String(item.item);
+      li.dataset.status = item.status;
+      li.append(el("p", undefined, t("status.item", { n: item.item, status: t(item.status === "active" ? "status.active" : "status.withdrawn") })));
+      if (item.reports) li.append(el("p", "note", t("status.reports", item.reports)));
+      if (item.status === "active") {
+        const b = el("button", "secondary small", t("status.withdrawOne", { n: item.item }));
+        b.type = "button";
+        b.addEventListener("click", () => askConfirm([item.item]));
+        li.append(b);
+      }
+      return li;
+    }),
+  );
+  $("withdraw-actions").hidden = !caseShown.items.some((i) => i.status === "active");
+  const confirm = $("confirm");
+  confirm.hidden = pendingConfirm === undefined;
+  if (pendingConfirm !== undefined) {
+    $("confirm-text").textContent =
+      pendingConfirm === null ? t("status.confirmAll") : t("status.confirmOne", { n: pendingConfirm[0] });
+  }
+}
+
+function askConfirm(which: number[] | null) {
+  pendingConfirm = which;
+  renderCase();
+  $("confirm-yes").focus();
+}
+
+$("status-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const [id, pin] = credentials();
+  const out = $("status-status");
+  if (!id || !pin) { out.textContent = t("status.missing"); return; }
+  out.textContent = t("status.checking");
+  caseShown = null;
+  pendingConfirm = undefined;
+  renderCase();
+  try {
+    caseShown = await getStatus(id, pin);
+    out.textContent = "";
+  } catch (e) {
+    out.textContent = t(problemKey(e));
+  }
+  renderCase();
+});
+$("withdraw-all").addEventListener("click", () => askConfirm(null));
+$("confirm-no").addEventListener("click", () => { pendingConfirm = undefined; renderCase(); $("check").focus(); });
+$("confirm-yes").addEventListener("click", async () => {
+  if (!caseShown || pendingConfirm === undefined) return;
+  const [, pin] = credentials();
+  const out = $("status-status");
+  try {
+    caseShown = await withdraw(caseShown.case_id, pin, pendingConfirm ?? undefined);
+    out.textContent = t("status.withdrawDone");
+  } catch (e) {
+    out.textContent = t(problemKey(e));
+  }
+  pendingConfirm = undefined;
+  renderCase();
+  $("case-title").tabIndex = -1;
+  $("case-title").focus();
+});
+
+// ---------------------------------------------------------------- navigation, language, quick exit
+$("start").addEventListener("click", () => show("pick"));
+$("to-status").addEventListener("click", () => show("status"));
+$("pick-back").addEventListener("click", () => show("intro"));
+$("to-review").addEventListener("click", () => { $("review-status").textContent = ""; show("review"); });
+$("review-back").addEventListener("click", () => show("pick"));
+$("status-back").addEventListener("click", () => { caseShown = null; pendingConfirm = undefined; show(receipt ? "receipt" : "intro"); });
+$("lang").addEventListener("click", () => {
+  setLang(lang() === "en" ? "es" : "en");
+  render();
+});
+
+function quickExit() {
+  // Replace, not navigate: the app leaves no entry in the history to go "back" to.
+  worker.terminate();
+  items.length = 0;
+  receipt = null;
+  caseShown = null;
+  document.title = "";
+  document.body.replaceChildren();
+  window.location.replace(NEUTRAL_SITE);
+}
+$("exit").addEventListener("click", quickExit);
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && event.shiftKey) quickExit();
+});
+
+setLang(browserLang(navigator.languages?.length ? navigator.languages : [navigator.language]));
+show("intro", false);
+document.documentElement.dataset.app = "ready";

@@ -1,0 +1,283 @@
+"""The partner API: bearer tokens, the hash feed, matching and feedback."""
+import random
+
+import pytest
+
+from backend import storage
+
+from .conftest import flip_bits, media_record, pdq_hex, read_feed, submit
+
+
+def withdraw(client, receipt, items=None):
+    body = {} if items is None else {"items": items}
+    response = client.post("/api/v1/cases/%s/withdraw" % receipt["case_id"], json=body,
+                           headers={"X-Case-PIN": receipt["pin"]})
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def match(client, partner, hashes, **extra):
+    response = client.post("/api/v1/partner/match", json=dict({"hashes": hashes}, **extra), headers=partner)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["results"]
+
+
+def feedback(client, partner, *pairs):
+    return client.post("/api/v1/partner/feedback", headers=partner,
+                       json={"feedback": [{"id": i, "outcome": o} for i, o in pairs]})
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer "}, {"Authorization": "Bearer tb_wrong"},
+                                     {"Authorization": "Basic dXNlcjpwYXNz"}])
+def test_partner_endpoints_need_a_token(client, partner, headers):
+    for method, path in (("get", "/api/v1/partner/hashes"), ("post", "/api/v1/partner/match"),
+                         ("post", "/api/v1/partner/feedback")):
+        response = getattr(client, method)(path, headers=headers, json={})
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "unauthorized"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_revoked_token_stops_working_at_once(app, client, partner):
+    assert client.get("/api/v1/partner/hashes", headers=partner).status_code == 200
+    with app.app_context():
+        assert storage.revoke_partner("example-platform")
+    assert client.get("/api/v1/partner/hashes", headers=partner).status_code == 401
+
+
+def test_only_a_hash_of_the_token_is_stored(app, partner):
+    token = partner["Authorization"].split()[1]
+    with app.app_context():
+        (stored,) = storage.partners()
+        assert stored.token_hash == storage.token_hash(token) and token not in stored.token_hash
+
+
+# -- the feed ----------------------------------------------------------------------------------
+
+
+def test_feed_entries(client, partner):
+    record = media_record(1, quality=77)
+    submit(client, record)
+    entries, cursor = read_feed(client, partner)
+    assert [(e["type"], e["value"], e["quality"]) for e in entries] == [
+        (h["type"], h["value"], h.get("quality")) for h in record["hashes"]]
+    for e in entries:
+        assert e["status"] == "active" and e["media"] == "image" and e["not_violating"] == 0
+        assert len(e["updated"]) == 10
+    assert len({e["id"] for e in entries}) == 3
+
+
+def test_one_entry_per_distinct_hash_active_while_any_case_holds_it(client, partner):
+    first = submit(client, media_record(1))
+    second = submit(client, media_record(1), media_record(2))
+    entries, cursor = read_feed(client, partner)
+    assert len(entries) == 6  # the shared photo is one set of entries
+    withdraw(client, first)
+    changed, cursor = read_feed(client, partner, cursor)
+    assert changed == []  # still held by the second case: nothing changed for platforms
+    withdraw(client, second, [1])
+    changed, cursor = read_feed(client, partner, cursor)
+    assert {e["value"] for e in changed} == {h["value"] for h in media_record(1)["hashes"]}
+    assert {e["status"] for e in changed} == {"withdrawn"}
+    submit(client, media_record(1))  # enrolled again: active again, as a change
+    changed, cursor = read_feed(client, partner, cursor)
+    assert len(changed) == 3 and {e["status"] for e in changed} == {"active"}
+
+
+def test_same_hash_in_two_items_of_one_case(client, partner):
+    shared = pdq_hex(random.Random(5))
+    receipt = submit(client, media_record(1, pdq=shared), media_record(2, pdq=shared))
+    entries, cursor = read_feed(client, partner)
+    assert len(entries) == 5
+    withdraw(client, receipt, [1])
+    changed, cursor = read_feed(client, partner, cursor)
+    assert {e["type"] for e in changed} == {"md5", "sha256"}  # the PDQ is still held by item 2
+
+
+def test_paging_from_any_cursor(client, partner):
+    for seed in range(5):
+        submit(client, media_record(seed))
+    everything, last = read_feed(client, partner)
+    assert len(everything) == 15
+    for limit in (1, 2, 7):
+        paged, _ = read_feed(client, partner, limit=limit)
+        assert paged == everything
+    first_page = client.get("/api/v1/partner/hashes?limit=4", headers=partner).get_json()
+    rest, _ = read_feed(client, partner, first_page["next_cursor"])
+    assert first_page["entries"] + rest == everything
+    empty = client.get("/api/v1/partner/hashes", query_string={"cursor": last}, headers=partner).get_json()
+    assert empty == {"entries": [], "next_cursor": last}
+
+
+def test_feed_shows_each_change_once_with_its_latest_state(client, partner):
+    receipt = submit(client, media_record(1))
+    _, cursor = read_feed(client, partner)
+    withdraw(client, receipt)
+    submit(client, media_record(1))
+    changed, _ = read_feed(client, partner, cursor)
+    assert len(changed) == 3 and {e["status"] for e in changed} == {"active"}
+
+
+@pytest.mark.parametrize("query", ["cursor=abc", "cursor=-1", "limit=0", "limit=10001", "limit=x"])
+def test_bad_feed_parameters(client, partner, query):
+    response = client.get("/api/v1/partner/hashes?" + query, headers=partner)
+    assert response.status_code == 400 and response.get_json()["error"] == "bad_request"
+
+
+# -- matching ----------------------------------------------------------------------------------
+
+
+def test_exact_digests_match_by_equality(client, partner):
+    record = media_record(1)
+    submit(client, record)
+    md5, sha = record["hashes"][1], record["hashes"][2]
+    other = dict(md5, value="0" * 32)
+    results = match(client, partner, [md5, sha, other])
+    assert [[(m["type"], m["value"], m["distance"]) for m in r["matches"]] for r in results] == [
+        [("md5", md5["value"], 0)], [("sha256", sha["value"], 0)], []]
+
+
+def test_pdq_matches_within_31_bits_and_not_beyond(client, partner):
+    rng = random.Random(2)
+    enrolled = pdq_hex(rng)
+    submit(client, media_record(1, pdq=enrolled))
+    queries = [{"type": "pdq", "value": flip_bits(enrolled, d, rng), "quality": 100} for d in range(0, 40)]
+    results = match(client, partner, queries)
+    for d, result in enumerate(results):
+        expected = [d] if d <= 31 else []
+        assert [m["distance"] for m in result["matches"]] == expected, d
+        if expected:
+            assert result["matches"][0]["value"] == enrolled and result["matches"][0]["status"] == "active"
+
+
+def test_max_distance_is_configurable(app_factory):
+    app = app_factory(PDQ_MATCH_DISTANCE=10)
+    client = app.test_client()
+    with app.app_context():
+        headers = {"Authorization": "Bearer " + storage.add_partner("p")}
+    rng = random.Random(3)
+    enrolled = pdq_hex(rng)
+    submit(client, media_record(1, pdq=enrolled))
+    near, far = flip_bits(enrolled, 10, rng), flip_bits(enrolled, 11, rng)
+    queries = [{"type": "pdq", "value": v, "quality": 90} for v in (near, far)]
+    response = match(client, headers, queries)
+    assert [len(r["matches"]) for r in response] == [1, 0]
+    assert [len(r["matches"]) for r in match(client, headers, queries, max_distance=31)] == [1, 1]
+    assert [len(r["matches"]) for r in match(client, headers, queries, max_distance=5)] == [0, 0]
+    bad = client.post("/api/v1/partner/match", headers=headers, json={"hashes": queries, "max_distance": 32})
+    assert bad.status_code == 400 and "max_distance" in bad.get_json()["detail"]
+
+
+def test_weak_pdq_never_matches(client, partner):
+    rng = random.Random(4)
+    weak, strong = pdq_hex(rng), pdq_hex(rng)
+    submit(client, media_record(1, pdq=weak, quality=49), media_record(2, pdq=strong, quality=50))
+    results = match(client, partner, [
+        {"type": "pdq", "value": weak, "quality": 100},   # weak enrolled
+        {"type": "pdq", "value": strong, "quality": 49},  # weak query
+        {"type": "pdq", "value": strong, "quality": 50},
+    ])
+    assert [len(r["matches"]) for r in results] == [0, 0, 1]
+
+
+def test_matching_follows_the_feed(client, partner):
+    rng = random.Random(6)
+    enrolled = pdq_hex(rng)
+    query = [{"type": "pdq", "value": flip_bits(enrolled, 5, rng), "quality": 100}]
+    assert match(client, partner, query) == [{"matches": []}]  # builds the (empty) index
+    receipt = submit(client, media_record(1, pdq=enrolled))
+    assert len(match(client, partner, query)[0]["matches"]) == 1
+    withdraw(client, receipt)
+    assert match(client, partner, query) == [{"matches": []}]
+    submit(client, media_record(9, pdq=enrolled))
+    assert len(match(client, partner, query)[0]["matches"]) == 1
+
+
+def test_many_queries_against_many_entries_agree_with_brute_force(client, partner):
+    from hashing import HashRecord, record_distance
+
+    rng = random.Random(7)
+    enrolled = [pdq_hex(rng) for _ in range(40)]
+    receipt = submit(client, *[media_record(i, pdq=v) for i, v in enumerate(enrolled)])
+    withdraw(client, receipt, [1, 2, 3])
+    queries = [{"type": "pdq", "value": flip_bits(rng.choice(enrolled), rng.randrange(40), rng), "quality": 80}
+               for _ in range(300)]
+    results = match(client, partner, queries)
+    active = enrolled[3:]
+    for q, result in zip(queries, results):
+        expected = sorted(
+            d for d in (record_distance(HashRecord("pdq", v, 90), HashRecord("pdq", q["value"], 80)) for v in active)
+            if d is not None)
+        assert sorted(m["distance"] for m in result["matches"]) == expected
+
+
+def test_match_limits_and_validation(client, partner):
+    too_many = [{"type": "md5", "value": "%032x" % i} for i in range(1001)]
+    response = client.post("/api/v1/partner/match", headers=partner, json={"hashes": too_many})
+    assert response.status_code == 400
+    assert len(match(client, partner, too_many[:1000])) == 1000
+    bad = client.post("/api/v1/partner/match", headers=partner,
+                      json={"hashes": [{"type": "pdq", "value": "00", "quality": 1}]})
+    assert bad.status_code == 400 and bad.get_json()["detail"].startswith("hashes[0]")
+
+
+# -- feedback ----------------------------------------------------------------------------------
+
+
+def entry_ids(client, partner, record):
+    entries, _ = read_feed(client, partner)
+    by_value = {e["value"]: e["id"] for e in entries}
+    return [by_value[h["value"]] for h in record["hashes"]]
+
+
+def test_feedback_counts_in_the_case_status(app, client, partner):
+    receipt = submit(client, media_record(1), media_record(2))
+    pdq1, md5_1, _ = entry_ids(client, partner, media_record(1))
+    pdq2, _, _ = entry_ids(client, partner, media_record(2))
+    with app.app_context():
+        other = {"Authorization": "Bearer " + storage.add_partner("other-platform")}
+    assert feedback(client, partner, (pdq1, "pending_review"), (md5_1, "removed")).status_code == 200
+    assert feedback(client, other, (pdq1, "not_violating"), (pdq2, "pending_review")).status_code == 200
+    status = client.get("/api/v1/cases/" + receipt["case_id"], headers={"X-Case-PIN": receipt["pin"]}).get_json()
+    assert [i["reports"] for i in status["items"]] == [
+        {"matched": 2, "removed": 1, "not_removed": 1},
+        {"matched": 1, "removed": 0, "not_removed": 0},
+    ]
+
+
+def test_the_last_word_counts_and_the_feed_shows_not_violating(client, partner):
+    submit(client, media_record(1))
+    pdq, _, _ = entry_ids(client, partner, media_record(1))
+    _, cursor = read_feed(client, partner)
+    assert feedback(client, partner, (pdq, "not_violating")).get_json() == {"recorded": 1}
+    changed, cursor = read_feed(client, partner, cursor)
+    assert [(e["id"], e["not_violating"]) for e in changed] == [(pdq, 1)]
+    feedback(client, partner, (pdq, "not_violating"))  # same word again: no change
+    assert read_feed(client, partner, cursor)[0] == []
+    feedback(client, partner, (pdq, "removed"))  # changed its mind
+    changed, cursor = read_feed(client, partner, cursor)
+    assert [(e["id"], e["not_violating"]) for e in changed] == [(pdq, 0)]
+
+
+def test_feedback_validation_changes_nothing(client, partner):
+    receipt = submit(client, media_record(1))
+    pdq, _, _ = entry_ids(client, partner, media_record(1))
+    _, cursor = read_feed(client, partner)
+    for body in ({"feedback": [{"id": pdq, "outcome": "not_violating"}, {"id": 999999, "outcome": "removed"}]},
+                 {"feedback": [{"id": pdq, "outcome": "not_violating"}, {"id": pdq, "outcome": "deleted"}]},
+                 {"feedback": [{"id": pdq}]}, {"feedback": []}, {"id": pdq, "outcome": "removed"}):
+        response = client.post("/api/v1/partner/feedback", headers=partner, json=body)
+        assert response.status_code == 400, body
+    assert read_feed(client, partner, cursor)[0] == []
+    status = client.get("/api/v1/cases/" + receipt["case_id"], headers={"X-Case-PIN": receipt["pin"]}).get_json()
+    assert status["items"][0]["reports"] == {"matched": 0, "removed": 0, "not_removed": 0}
+
+
+def test_feedback_on_a_withdrawn_entry_is_kept(client, partner):
+    receipt = submit(client, media_record(1))
+    pdq, _, _ = entry_ids(client, partner, media_record(1))
+    withdraw(client, receipt)
+    assert feedback(client, partner, (pdq, "removed")).status_code == 200

@@ -1,0 +1,104 @@
+"""The feed under concurrent writers: a reader paging from a cursor misses no change.
+
+Writers create cases (sharing some photos, so they contend for the same feed entries),
+withdraw items and whole cases, and send feedback, all at once, while readers page
+through the feed with different page sizes. When all is done, every reader's picture of
+the feed (the latest version of each entry it was sent) must equal the database's.
+A cursor that could pass a change still to commit (say, plain autoincrement ids, which
+commit out of order) leaves a reader with a stale or missing entry here.
+"""
+import random
+import threading
+import time
+
+from .conftest import media_record, read_feed
+
+WRITERS = 4
+CASES_PER_WRITER = 6
+SHARED = 5  # photos that several writers submit
+
+
+def test_readers_miss_nothing_while_writers_commit(app, partner):
+    writing = threading.Event()  # set when the writers are done: the critic stops
+    done = threading.Event()  # set when the critic is done too: readers read once more and stop
+    errors = []
+
+    def guarded(work):
+        def run(*args):
+            try:
+                work(*args)
+            except BaseException as e:  # reported below; a thread's exception would be lost
+                errors.append(e)
+        return run
+
+    def writer(number):
+        client = app.test_client()
+        rng = random.Random(number)
+        for n in range(CASES_PER_WRITER):
+            items = [media_record("shared-%d" % rng.randrange(SHARED)), media_record("own-%d-%d" % (number, n))]
+            response = client.post("/api/v1/cases", json={"items": items})
+            assert response.status_code == 201, response.get_json()
+            receipt = response.get_json()
+            if n % 3 == 1:
+                body = {"items": [rng.choice([1, 2])]}
+            elif n % 3 == 2:
+                body = {}
+            else:
+                continue
+            response = client.post("/api/v1/cases/%s/withdraw" % receipt["case_id"], json=body,
+                                   headers={"X-Case-PIN": receipt["pin"]})
+            assert response.status_code == 200, response.get_json()
+
+    def critic():
+        client = app.test_client()
+        rng = random.Random(99)
+        cursor = ""
+        while not writing.is_set():
+            page = client.get("/api/v1/partner/hashes", query_string={"cursor": cursor}, headers=partner).get_json()
+            cursor = page["next_cursor"]
+            for entry in page["entries"][:3]:
+                outcome = rng.choice(["pending_review", "removed", "not_violating"])
+                response = client.post("/api/v1/partner/feedback", headers=partner,
+                                       json={"feedback": [{"id": entry["id"], "outcome": outcome}]})
+                assert response.status_code == 200
+            time.sleep(0.005)
+
+    views = {}
+
+    def reader(limit):
+        client = app.test_client()
+        seen, cursor, last_seq = {}, "", 0
+        while True:
+            finished = done.is_set()  # read once more after the writers are done
+            entries, cursor = read_feed(client, partner, cursor, limit=limit)
+            for entry in entries:
+                seen[entry["id"]] = entry
+            if cursor:
+                assert int(cursor) >= last_seq
+                last_seq = int(cursor)
+            if finished:
+                break
+            time.sleep(0.005)  # pacing only, so busy readers do not starve the writers of the GIL
+        views[limit] = seen
+
+    writers = [threading.Thread(target=guarded(writer), args=(n,)) for n in range(WRITERS)]
+    critic_thread = threading.Thread(target=guarded(critic))
+    readers = [threading.Thread(target=guarded(reader), args=(limit,)) for limit in (1, 4, 50)]
+    for thread in readers + [critic_thread] + writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    writing.set()
+    critic_thread.join()
+    done.set()
+    for thread in readers:
+        thread.join()
+    assert not errors, errors
+
+    truth, _ = read_feed(app.test_client(), partner)
+    truth = {e["id"]: e for e in truth}
+    assert len(truth) == 3 * (SHARED + WRITERS * CASES_PER_WRITER) or len(truth) >= 3 * WRITERS * CASES_PER_WRITER
+    assert any(e["status"] == "withdrawn" for e in truth.values())
+    assert any(e["not_violating"] for e in truth.values())
+    for limit, seen in views.items():
+        assert seen == truth, "reader with page size %d differs from the database" % limit

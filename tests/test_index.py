@@ -1,0 +1,120 @@
+"""takeback.index.PdqIndex: exact recall against a brute-force scan with the shared match rule."""
+import random
+
+import numpy as np
+import pytest
+
+from hashing import HashRecord, record_distance
+from takeback.index import PdqIndex, hashes_to_words
+
+from .conftest import flip_bits, pdq_hex
+
+
+def brute_force(entries, query, max_distance=31):
+    """{key: distance} by hashing.record_distance over every entry."""
+    q = HashRecord("pdq", query, 100)
+    found = {}
+    for key, value in entries.items():
+        d = record_distance(HashRecord("pdq", value, 100), q, max_distance)
+        if d is not None:
+            found[key] = d
+    return found
+
+
+def near_queries(entries, rng, count, spread=40):
+    values = list(entries.values())
+    return [flip_bits(rng.choice(values), rng.randrange(spread), rng) for _ in range(count)]
+
+
+def test_recall_is_exact_at_every_distance():
+    rng = random.Random(1)
+    entries = {k: pdq_hex(rng) for k in range(2000)}
+    index = PdqIndex.from_hashes(list(entries), list(entries.values()))
+    queries = [flip_bits(entries[d], d, rng) for d in range(64)]  # distances 0..63 from key d
+    for d, (query, result) in enumerate(zip(queries, index.search(queries))):
+        assert dict(result) == brute_force(entries, query)
+        assert (d in dict(result)) == (d <= 31)
+
+
+def test_worst_case_spread_of_differences():
+    """31 differing bits spread as 15 chunks x 2 bits + 1 chunk x 1 bit: only one chunk is within 1 bit."""
+    base = pdq_hex(random.Random(2))
+    value = int(base, 16)
+    for chunk in range(15):
+        value ^= 0b11 << (16 * chunk)
+    value ^= 1 << (16 * 15)
+    far = "%064x" % value
+    index = PdqIndex.from_hashes([7], [base])
+    assert index.search([far]) == [[(7, 31)]]
+    value ^= 1 << (16 * 15 + 1)  # 32 bits: two in every chunk
+    assert index.search(["%064x" % value]) == [[]]
+
+
+def test_results_are_nearest_first_and_respect_max_distance():
+    rng = random.Random(3)
+    base = pdq_hex(rng)
+    entries = {k: flip_bits(base, k, rng) for k in range(0, 40, 3)}
+    index = PdqIndex.from_hashes(list(entries), list(entries.values()))
+    (result,) = index.search([base])
+    assert [d for _, d in result] == sorted(d for _, d in result)
+    assert dict(result) == brute_force(entries, base)
+    (close,) = index.search([base], max_distance=10)
+    assert dict(close) == brute_force(entries, base, 10)
+    with pytest.raises(ValueError):
+        index.search([base], max_distance=32)
+
+
+def test_incremental_changes_agree_with_brute_force():
+    rng = random.Random(4)
+    entries = {k: pdq_hex(rng) for k in range(3000)}
+    index = PdqIndex.from_hashes(list(entries), list(entries.values()))
+    next_key = 3000
+    for step in range(12):
+        # additions (to the unindexed tail, and past the rebuild threshold), removals, replacements
+        added = {next_key + i: flip_bits(rng.choice(list(entries.values())), rng.randrange(30), rng)
+                 for i in range(rng.choice([10, 500, 5000]))}
+        next_key += len(added)
+        index.add_many(list(added), list(added.values()))
+        entries.update(added)
+        for key in rng.sample(list(entries), 200):
+            assert index.remove(key)
+            del entries[key]
+        for key in rng.sample(list(entries), 20):
+            entries[key] = pdq_hex(rng)
+            index.add(key, entries[key])
+        assert len(index) == len(entries)
+        queries = near_queries(entries, rng, 50)
+        for query, result in zip(queries, index.search(queries)):
+            assert dict(result) == brute_force(entries, query), step
+
+
+def test_remove_unknown_and_twice():
+    index = PdqIndex.from_hashes([1], ["0" * 64])
+    assert not index.remove(2)
+    assert index.remove(1) and not index.remove(1)
+    assert index.search(["0" * 64]) == [[]]
+    assert 1 not in index and len(index) == 0
+
+
+def test_same_key_twice_in_one_call_keeps_the_last():
+    index = PdqIndex()
+    index.add_many([5, 5], ["0" * 64, "f" * 64])
+    assert index.search(["0" * 64, "f" * 64]) == [[], [(5, 0)]]
+    assert len(index) == 1
+
+
+def test_empty_index_and_no_queries():
+    assert PdqIndex().search(["0" * 64]) == [[]]
+    assert PdqIndex.from_hashes([], []).search([]) == []
+
+
+def test_duplicate_keys_refused():
+    with pytest.raises(ValueError):
+        PdqIndex.from_hashes([1, 1], ["0" * 64, "1" * 64])
+
+
+def test_words_round_trip():
+    value = pdq_hex(random.Random(5))
+    words = hashes_to_words([value])
+    assert words.shape == (1, 4) and words.dtype == np.uint64
+    assert "".join("%016x" % w for w in words[0]) == value
