@@ -42,11 +42,19 @@ MAX_BLOCK = 16  # block sums must fit 16-bit fields: 255 * 16 * 16 < 2 ** 16
 GRID_TARGET = 512  # reduce large images to about this many blocks per side, like the reference tools
 ROW_STEP, ROW_STEP_FROM = 2, 6  # blocks 6 or more rows tall sum every other row
 WEIGHT_BITS = 32  # fixed-point precision of the filter weights
-DCT_BITS = 24  # fixed-point precision of the DCT table
+# Bits dropped after each filter pass. A block's mean luma is < 2**22 (x1000, 16 columns),
+# so with weights summing to 2**32 the vertical pass gives lanes < 2**54 and, after its
+# cut, the horizontal pass < 2**56; cut again, samples are < 2**28 (about 27 significant
+# bits) and every weighted sum, the DCT's included, stays inside 64-bit lanes.
+VERTICAL_SHIFT = 26
+HORIZONTAL_SHIFT = 28
+DCT_BITS = 24  # fixed-point precision of the DCT table (|entries| <= 2**24)
 
 # Luma as the reference computes it (0.299 R + 0.587 G + 0.114 B), scaled by 1000 to stay integral.
 LUMA_R, LUMA_G, LUMA_B = 299, 587, 114
 LUMA_SCALE = 1000
+# A sample's value is the reference's 64x64 luma times this.
+SAMPLE_SCALE = LUMA_SCALE << (2 * WEIGHT_BITS - VERTICAL_SHIFT - HORIZONTAL_SHIFT)
 
 # The eight rotations and flips, named as in Meta's reference (and the dih/ test images).
 DIHEDRAL_NAMES = ("original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1")
@@ -117,11 +125,11 @@ def pdq_hash(pixels):
     rows_used = [len(range(y, min(h, y + ky), step)) for y in range(0, h, ky)]
     row_weights = _block_weights(_tent_weights(h), rows_used, ky)
     col_weights = _block_weights(_tent_weights(w), [min(kx, w - x) for x in range(0, w, kx)], kx)
-    samples = _samples(grid, row_weights, col_weights)
-    # samples = 64x64 image * LUMA_SCALE * 2**(2*WEIGHT_BITS)
-    scale = LUMA_SCALE << (2 * WEIGHT_BITS)
-    quality = _quality(samples, scale)
-    dct = _dct16(samples)
+    columns = _sample_columns(grid, row_weights, col_weights)
+    values = [_unsigned_lanes("Q", c.to_bytes(8 * SAMPLES, "little")) for c in columns]
+    # Gradients sum over both directions, so quality can take the samples transposed.
+    quality = _quality(values, SAMPLE_SCALE)
+    dct = _dct16(columns, values)
     return PdqHash(_bits_above_median(dct), quality, dct)
 
 
@@ -251,19 +259,41 @@ def _block_weights(tent, sizes, k):
     return out
 
 
-def _samples(grid, row_weights, col_weights):
-    """The 64x64 filtered samples: weighted sums of block rows as big integers with 64-bit
-    lanes (one lane per block column), then weighted sums along each resulting row."""
+def _sample_columns(grid, row_weights, col_weights):
+    """The 64x64 filtered samples, as 64 integers (one per column) with a 64-bit lane per row.
+
+    Both filter passes are weighted sums of whole lines as big integers: first of block
+    rows (a lane per block column), then, after transposing, of block columns (a lane per
+    sample row). Each pass's result is cut to 32 bits per lane (a shift and a mask, lane
+    by lane), so that the next weighted sum cannot overflow its 64-bit lanes.
+    """
     gw = len(grid[0])
     packed = [_pack_lanes(row) for row in grid]
-    samples = []
-    for first, weights in row_weights:
+    cut_rows = _lane_mask(gw, 64 - VERTICAL_SHIFT)
+    transposed = array("Q", bytes(8 * SAMPLES * gw))  # value (row i, block column c) at c * 64 + i
+    for i, (first, weights) in enumerate(row_weights):
         acc = 0
         for offset, wt in enumerate(weights):
             acc += wt * packed[first + offset]
-        line = _unsigned_lanes("Q", acc.to_bytes(8 * gw, "little"))
-        samples.append([sum(map(mul, weights_c, line[c0:c0 + len(weights_c)])) for c0, weights_c in col_weights])
-    return samples
+        transposed[i::SAMPLES] = _unsigned_lanes("Q", ((acc >> VERTICAL_SHIFT) & cut_rows).to_bytes(8 * gw, "little"))
+    if sys.byteorder == "big":
+        transposed.byteswap()
+    flat = transposed.tobytes()
+    line = 8 * SAMPLES
+    block_columns = [int.from_bytes(flat[c * line:(c + 1) * line], "little") for c in range(gw)]
+    cut_samples = _lane_mask(SAMPLES, 64 - HORIZONTAL_SHIFT)
+    columns = []
+    for first, weights in col_weights:
+        acc = 0
+        for offset, wt in enumerate(weights):
+            acc += wt * block_columns[first + offset]
+        columns.append((acc >> HORIZONTAL_SHIFT) & cut_samples)
+    return columns
+
+
+def _lane_mask(lanes, bits):
+    """An integer with the low `bits` bits of each of `lanes` 64-bit lanes set."""
+    return int.from_bytes(((1 << bits) - 1).to_bytes(8, "little") * lanes, "little")
 
 
 def _quality(samples, scale):
@@ -297,20 +327,28 @@ def _dct_table():
 
 
 _DCT = _dct_table()
+_DCT_ONE = 1 << DCT_BITS
+_DCT_OFFSET = [[v + _DCT_ONE for v in row] for row in _DCT]  # 0 .. 2**25: non-negative for packed lanes
 
 
-def _dct16(samples):
-    """D * samples * D^T, the 16x16 low-frequency corner of the 2-D DCT, in integers.
+def _dct16(columns, values):
+    """D * S * D^T, the 16x16 low-frequency corner of the 2-D DCT of the samples S, in integers.
 
-    The samples are first shifted down to about 40 significant bits: plenty of precision,
-    and it keeps the integers small and the products fast."""
-    peak = max(max(map(abs, row)) for row in samples)
-    shift = max(0, peak.bit_length() - 40)
-    columns = [[v >> shift for v in col] for col in zip(*samples)]
-    # t[k][x] = sum_y D[k][y] * s[y][x]
-    t = [[sum(map(mul, d, col)) for col in columns] for d in _DCT]
-    # b[k][l] = sum_x t[k][x] * D[l][x]
-    return [[sum(map(mul, tk, d)) for d in _DCT] for tk in t]
+    columns[j] is column j of S packed as in _sample_columns, values[j] the same unpacked.
+    S * D^T is 16 weighted sums of the packed columns; the table is offset to be
+    non-negative there (lanes are unsigned) and the offset taken back out per lane.
+    Returns rows of vertical frequency, columns of horizontal frequency.
+    """
+    row_sums = [sum(row) for row in zip(*values)]
+    sd = []  # sd[k][i] = sum_j S[i][j] * D[k][j]
+    for d in _DCT_OFFSET:
+        acc = 0
+        for dj, column in zip(d, columns):
+            acc += dj * column
+        lanes = _unsigned_lanes("Q", acc.to_bytes(8 * SAMPLES, "little"))
+        sd.append([v - _DCT_ONE * r for v, r in zip(lanes, row_sums)])
+    # b[l][k] = sum_i D[l][i] * sd[k][i]
+    return [[sum(map(mul, d, sdk)) for sdk in sd] for d in _DCT]
 
 
 def _bits_above_median(dct):
