@@ -6,10 +6,12 @@ is the caller's job: this package takes decoded pixels and file bytes.
 """
 from .digests import DIGEST_TYPES, FileDigests, digest_chunks
 from .hashvalue import HashValue, hamming
-from .match import PDQ_MATCH_DISTANCE, can_match, record_distance
+from .borders import trim_borders
+from .match import PDQ_MATCH_DISTANCE, can_match, record_distance, video_match, video_shares
 from .pdq import DIHEDRAL_NAMES, PdqError, PdqHash, pdq_hash
 from .pixels import Pixels, PixelsError
 from .records import MEDIA_TYPES, SIGNAL_TYPES, WEAK_QUALITY, HashRecord, MediaRecord, RecordError
+from .video import MAX_FRAMES, FrameHashes, VideoError, frame_times, video_record
 
 
 def image_record(pixels, digests):
@@ -27,4 +29,6 @@ __all__ = [
     "DIGEST_TYPES", "FileDigests", "digest_chunks", "HashValue", "hamming", "PDQ_MATCH_DISTANCE", "can_match",
     "record_distance", "PdqError", "PdqHash", "pdq_hash", "DIHEDRAL_NAMES", "Pixels", "PixelsError", "MEDIA_TYPES",
     "SIGNAL_TYPES", "WEAK_QUALITY", "HashRecord", "MediaRecord", "RecordError", "image_record",
+    "video_match", "video_shares", "trim_borders", "MAX_FRAMES", "FrameHashes", "VideoError",
+    "frame_times", "video_record",
 ]

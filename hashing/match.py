@@ -33,3 +33,56 @@ def record_distance(enrolled, query, max_distance=PDQ_MATCH_DISTANCE):
         return None
     distance = enrolled.hash_value() - query.hash_value()
     return distance if distance <= max_distance else None
+
+
+def video_shares(enrolled, query, max_distance=PDQ_MATCH_DISTANCE):
+    """vPDQ's comparison of two videos' frame hashes (lists of PDQ HashRecords).
+
+    Returns (query_share, enrolled_share): the share of the query's distinct usable frames
+    that are within max_distance of some usable enrolled frame, and the reverse. Weak
+    frames (quality < 50: black, blurred or blank) take no part, as in vPDQ. A video with
+    no usable frame shares nothing.
+    """
+    a = _usable_frames(enrolled)
+    b = _usable_frames(query)
+    if not a or not b:
+        return 0.0, 0.0
+    matched_a, matched_b = set(), set()
+    for i, x in enumerate(a):
+        for j, y in enumerate(b):
+            if x - y <= max_distance:
+                matched_a.add(i)
+                matched_b.add(j)
+    return len(matched_b) / len(b), len(matched_a) / len(a)
+
+
+def _usable_frames(records):
+    frames = []
+    for r in records:
+        if r.type != "pdq":
+            raise ValueError("video frames are PDQ records, got %s" % r.type)
+        if can_match(r):
+            frames.append(r.hash_value())
+    return list(dict.fromkeys(frames))
+
+
+# A video matches when at least this many distinct query frames each match an enrolled
+# frame (each one is a full PDQ match, strong evidence alone; two guard against a fluke)
+# and they are at least this share of either video. On the corpus, every pair of
+# different videos shares no frame at all; the weakest true pair (a clip cut mid-second
+# from a fast-moving original) shares 2 of 19 frames.
+VIDEO_MIN_FRAMES = 2
+VIDEO_MIN_SHARE = 0.05
+
+
+def video_match(enrolled, query, max_distance=PDQ_MATCH_DISTANCE):
+    """Evidence if the query video matches the enrolled one, else None.
+
+    Both are lists of the videos' PDQ frame records. The evidence is vPDQ's pair of shares
+    and the number of query frames that matched.
+    """
+    query_share, enrolled_share = video_shares(enrolled, query, max_distance)
+    frames = round(query_share * len(_usable_frames(query)))
+    if frames < VIDEO_MIN_FRAMES or max(query_share, enrolled_share) < VIDEO_MIN_SHARE:
+        return None
+    return {"query_share": round(query_share, 4), "enrolled_share": round(enrolled_share, 4), "frames": frames}

@@ -24,6 +24,34 @@ def read_chunks(path, chunk_size=CHUNK_SIZE):
             yield chunk
 
 
+def media_kind(path):
+    """"image" or "video", by what can decode the file (an animated GIF is an image, as in
+    the browser's photo picker); DecodeError when neither can."""
+    try:
+        with Image.open(path):
+            return "image"
+    except FileNotFoundError:
+        raise DecodeError("no such file") from None
+    except IsADirectoryError:
+        raise DecodeError("is a directory, not a file") from None
+    except PermissionError:
+        raise DecodeError("permission denied") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        pass
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            # FFmpeg reads single images too (by file name): those are Pillow's to decode.
+            still = container.format.name == "image2" or container.format.name.endswith("_pipe")
+            if container.streams.video and not still:
+                next(container.decode(video=0))
+                return "video"
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError, StopIteration):
+        pass
+    raise DecodeError("not an image or video Takeback can decode")
+
+
 def image_pixels(path):
     """The first frame of an image file as RGB Pixels, decoded the way the browser does."""
     try:
@@ -58,3 +86,61 @@ def _flatten_onto_white(im):
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     white.alpha_composite(rgba)
     return white.convert("RGB")
+
+
+def video_frames(path, times_for=None):
+    """(duration, [(time, frame_number, Pixels)]): the frame shown at each of frame_times(duration).
+
+    The frame shown at time t is the last one whose timestamp is at or before t, as a
+    browser's <video> shows after seeking to t. Frames are decoded in order (no seeking,
+    so no keyframe guesswork) and only the chosen ones are converted to RGB.
+    """
+    import av
+
+    from hashing.video import frame_times
+
+    times_for = times_for or frame_times
+    try:
+        container = av.open(str(path))
+    except FileNotFoundError:
+        raise DecodeError("no such file") from None
+    except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as e:
+        raise DecodeError("not a video Takeback can decode (%s)" % e) from None
+    with container:
+        if not container.streams.video:
+            raise DecodeError("has no video track")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        duration = _duration(container, stream)
+        times = times_for(duration)
+        chosen, shown, number, i = [], None, -1, 0
+        try:
+            for frame in container.decode(stream):
+                t = frame.time if frame.time is not None else 0.0
+                while i < len(times) and shown is not None and times[i] < t:
+                    chosen.append((times[i], number, _rgb(shown)))
+                    i += 1
+                shown, number = frame, number + 1
+                if i == len(times):
+                    break
+        except av.error.FFmpegError as e:
+            raise DecodeError("cannot decode video: %s" % e) from None
+        if shown is None:
+            raise DecodeError("video has no frames that can be decoded")
+        while i < len(times):
+            chosen.append((times[i], number, _rgb(shown)))
+            i += 1
+    return duration, chosen
+
+
+def _duration(container, stream):
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    raise DecodeError("video has no duration")
+
+
+def _rgb(frame):
+    image = frame.to_image()  # RGB24, as the browser draws the frame to a canvas
+    return Pixels(image.width, image.height, image.tobytes(), "RGB")

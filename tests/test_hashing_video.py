@@ -1,0 +1,152 @@
+"""Video: frame sampling, bar trimming, agreement with Meta's vPDQ frames, and video matching."""
+import collections
+import functools
+import json
+import statistics
+import subprocess
+import sys
+
+import pytest
+
+from hashing import (
+    MAX_FRAMES, FrameHashes, HashValue, Pixels, VideoError, frame_times, pdq_hash, trim_borders, video_match,
+)
+from takeback.decode import video_frames
+from tests.corpus import CORPUS
+
+TMK = CORPUS / "tmk-videos"
+OTHER_VIDEOS = sorted((CORPUS / "videos").iterdir())
+
+
+@pytest.mark.parametrize("duration,times", [
+    (0, [0]), (0.4, [0]), (1.0, [0]), (2.5, [0, 1, 2]), (3.0, [0, 1, 2]), (3.01, [0, 1, 2, 3]),
+])
+def test_one_frame_per_second(duration, times):
+    assert frame_times(duration) == times
+
+
+def test_long_video_is_capped_and_spread_evenly():
+    times = frame_times(3600.0)
+    assert len(times) == MAX_FRAMES
+    gaps = {round(b - a, 6) for a, b in zip(times, times[1:])}
+    assert gaps == {18.0} and times[0] == 0
+
+
+@pytest.mark.parametrize("duration", [-1, float("nan"), float("inf"), "10", None])
+def test_bad_duration(duration):
+    with pytest.raises(VideoError):
+        frame_times(duration)
+
+
+def striped(width, height, phase=0):
+    return bytes((((x + phase) // 7 + y // 5) % 2) * 200 + 20 for y in range(height) for x in range(width))
+
+
+def test_trim_removes_bars_and_keeps_the_picture():
+    picture = striped(40, 30)
+    framed = bytearray()
+    for y in range(50):
+        inner = picture[(y - 10) * 40:(y - 9) * 40] if 10 <= y < 40 else b"\x00" * 40
+        framed += b"\x00" * 12 + inner + b"\x00" * 12
+    trimmed = trim_borders(Pixels(64, 50, bytes(framed), "L"))
+    assert (trimmed.width, trimmed.height) == (40, 30)
+    assert bytes(trimmed.data) == picture
+
+
+def test_trim_leaves_a_picture_without_bars_alone():
+    pixels = Pixels(40, 30, striped(40, 30), "L")
+    assert trim_borders(pixels) is pixels
+
+
+def test_trim_never_takes_most_of_the_picture():
+    flat = Pixels(50, 50, bytes([128]) * 2500, "L")
+    trimmed = trim_borders(flat)
+    assert trimmed.width >= 10 and trimmed.height >= 10
+
+
+def test_repeated_frames_are_kept_once():
+    frames = FrameHashes()
+    still = Pixels(48, 32, striped(48, 32), "L")
+    moved = Pixels(48, 32, striped(48, 32, phase=9), "L")
+    assert [frames.add(t, p) for t, p in enumerate([still, still, moved, still])] == [True, False, True, False]
+    assert len(frames.records()) == 2
+
+
+@functools.lru_cache(maxsize=None)
+def hashed(path):
+    """(frame records, [(frame number, our PDQ of the untrimmed frame)]) of one video."""
+    frames = FrameHashes()
+    raw = []
+    for time, number, pixels in video_frames(path)[1]:
+        frames.add(time, pixels)
+        raw.append((number, pdq_hash(pixels)))
+    return frames.records(), raw
+
+
+def reference_frames(name):
+    rows = (line.split(",") for line in (TMK / "vpdq-hashes" / (name + ".txt")).read_text().split())
+    return {int(r[0]): (int(r[1]), HashValue.from_hex(r[2])) for r in rows}
+
+
+def test_frames_agree_with_vpdq_reference(capsys):
+    distances = []
+    for path in sorted(TMK.glob("*.mp4")):
+        reference = reference_frames(path.stem)
+        for number, ours in hashed(path)[1]:
+            quality, theirs = reference[number]
+            if quality >= 50:  # vPDQ ignores weaker frames; their bits are noise
+                distances.append(ours.hash - theirs)
+    with capsys.disabled():
+        print("\nvPDQ frames (ours vs Meta's reference, same frame, quality >= 50): %d frames" % len(distances))
+        print("  distance (bits): count", dict(sorted(collections.Counter(distances).items())))
+        print("  mean %.2f, max %d" % (statistics.mean(distances), max(distances)))
+    assert len(distances) >= 150
+    assert max(distances) <= 10
+    assert sum(d <= 4 for d in distances) >= 0.9 * len(distances)
+
+
+CHAIR = TMK / "chair-orig-22-sd-bar.mp4"
+PATTERN = TMK / "pattern-hd-no-bar.mp4"
+# Edited copies, each of which must match its original. pattern-sd-with-large-logo-bar is
+# left out: its logo covers the middle of every frame, and no frame of it is within 31 bits
+# of the original (Meta's vPDQ, hashing every frame, matches 0.5% of them).
+CHAIR_COPIES = ["chair-19-sd-bar", "chair-20-sd-bar", "chair-22-sd-grey-bar", "chair-22-sd-sepia-bar",
+                "chair-22-with-large-logo-bar", "chair-22-with-small-logo-bar"]
+PATTERN_COPIES = ["pattern-longer-no-bar", "pattern-sd-grey-bar", "pattern-sd-with-small-logo-bar"]
+
+
+@pytest.mark.parametrize("original,copy", [(CHAIR, c) for c in CHAIR_COPIES] + [(PATTERN, c) for c in PATTERN_COPIES])
+def test_edited_copy_matches_its_original_only(original, copy):
+    copy = hashed(TMK / (copy + ".mp4"))[0]
+    assert video_match(hashed(original)[0], copy) is not None
+    other = PATTERN if original == CHAIR else CHAIR
+    assert video_match(hashed(other)[0], copy) is None
+
+
+@pytest.mark.parametrize("path", OTHER_VIDEOS, ids=lambda p: p.name)
+def test_other_videos_match_no_chair_or_pattern(path):
+    records = hashed(path)[0]
+    for original in (CHAIR, PATTERN, *TMK.glob("*.mp4")):
+        assert video_match(hashed(original)[0], records) is None, original.name
+
+
+def test_other_videos_match_each_other_only_when_the_same_footage():
+    # carphone_distorted is carphone_pristine after lossy compression: the same video.
+    same = {frozenset({"carphone_distorted.mp4", "carphone_pristine.mp4"})}
+    for a in OTHER_VIDEOS:
+        for b in OTHER_VIDEOS:
+            if a != b:
+                expected = frozenset({a.name, b.name}) in same
+                assert (video_match(hashed(a)[0], hashed(b)[0]) is not None) == expected, (a.name, b.name)
+
+
+def test_takeback_hash_prints_a_video_record():
+    proc = subprocess.run(
+        [sys.executable, "-c", "from takeback.cli import main; main()", "hash", str(TMK / "pattern-hd-no-bar.mp4")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["media"] == "video"
+    types = [h["type"] for h in record["hashes"]]
+    assert types.count("pdq") == 7 and types[-2:] == ["md5", "sha256"]
