@@ -86,7 +86,8 @@ def _handle_http_exception(e):
         return e  # the frontend's pages keep Flask's own error pages
     status = e.code or 500
     detail = e.description if status != 500 else "the server failed; nothing was changed"
-    return error_response(status, detail, headers={"Allow": e.get_response().headers.get("Allow")} if status == 405 else None)
+    allowed = getattr(e, "valid_methods", None)  # 405 says what is allowed
+    return error_response(status, detail, headers={"Allow": ", ".join(allowed)} if allowed else None)
 
 
 def _security_headers(response):
@@ -105,20 +106,24 @@ def _security_headers(response):
 
 
 class PrivateRequestLog(logging.Filter):
-    """Werkzeug's request log line starts with the client's address; drop it, and hide case ids.
+    """Werkzeug's request log line starts with the client's address: drop it. Hide case ids in
+    paths, here and in Flask's "Exception on /api/v1/cases/<id>" lines.
 
     "203.0.113.7 - - [25/Nov/2026 20:00:00] "GET /api/v1/cases/abc HTTP/1.1" 200 -" becomes
     "[25/Nov/2026 20:00:00] "GET /api/v1/cases/<case> HTTP/1.1" 200 -".
     """
 
     _ADDRESS = re.compile(r"^.*? - - (?=\[)")
-    _CASE = re.compile(r"/cases/[^/\s\"?]+")
+    _CASE = re.compile(r"/cases/[^/\s\"?\x1b]+")
 
     def filter(self, record):
-        if isinstance(record.msg, str) and " - - [" in record.msg:
-            message = record.getMessage()
+        message = record.getMessage()
+        if " - - [" in message:
             message = self._ADDRESS.sub("", message, count=1)
-            record.msg, record.args = self._CASE.sub("/cases/<case>", message), ()
+        if "/cases/" in message:
+            message = self._CASE.sub("/cases/<case>", message)
+        if message != record.getMessage():
+            record.msg, record.args = message, ()
         return True
 
 
@@ -126,6 +131,6 @@ def init_app(app):
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.after_request(_security_headers)
-    werkzeug_log = logging.getLogger("werkzeug")
-    if not any(isinstance(f, PrivateRequestLog) for f in werkzeug_log.filters):
-        werkzeug_log.addFilter(PrivateRequestLog())
+    for logger in (logging.getLogger("werkzeug"), app.logger):
+        if not any(isinstance(f, PrivateRequestLog) for f in logger.filters):
+            logger.addFilter(PrivateRequestLog())

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the API, served at /api/openapi.json. Tests validate real answers against it."""
 from flask import Blueprint
 
+from hashing import MEDIA_TYPES, SIGNAL_TYPES
 from hashing.records import MAX_HASHES_PER_MEDIA
 
 from .models import OUTCOMES
@@ -30,9 +31,11 @@ SCHEMAS = {
     },
     "HashRecord": {
         "type": "object", "additionalProperties": False, "required": ["type", "value"],
-        "description": "pdq: 64 hex digits and a quality 0-100; md5: 32 hex digits; sha256: 64 hex digits.",
+        "description": "; ".join(
+            "%s: %d hex digits%s" % (t.name, t.hex_length, " and a quality 0-100" if t.perceptual else "")
+            for t in SIGNAL_TYPES.values()),
         "properties": {
-            "type": {"type": "string", "enum": ["pdq", "md5", "sha256"]},
+            "type": {"type": "string", "enum": list(SIGNAL_TYPES)},
             "value": _HEX,
             "quality": {"type": "integer", "minimum": 0, "maximum": 100},
         },
@@ -40,7 +43,7 @@ SCHEMAS = {
     "MediaRecord": {
         "type": "object", "additionalProperties": False, "required": ["media", "hashes"],
         "properties": {
-            "media": {"type": "string", "enum": ["image", "video"]},
+            "media": {"type": "string", "enum": list(MEDIA_TYPES)},
             "hashes": {"type": "array", "minItems": 1, "maxItems": MAX_HASHES_PER_MEDIA, "items": _ref("HashRecord")},
         },
     },
@@ -58,7 +61,7 @@ SCHEMAS = {
                 "type": "object", "additionalProperties": False, "required": ["item", "media", "status"],
                 "properties": {
                     "item": {"type": "integer", "minimum": 1},
-                    "media": {"type": "string", "enum": ["image", "video"]},
+                    "media": {"type": "string", "enum": list(MEDIA_TYPES)},
                     "status": {"type": "string", "enum": ["active"]},
                 },
             }},
@@ -73,7 +76,7 @@ SCHEMAS = {
                 "type": "object", "additionalProperties": False, "required": ["item", "media", "status", "reports"],
                 "properties": {
                     "item": {"type": "integer", "minimum": 1},
-                    "media": {"type": "string", "enum": ["image", "video"]},
+                    "media": {"type": "string", "enum": list(MEDIA_TYPES)},
                     "status": {"type": "string", "enum": ["active", "withdrawn"]},
                     "reports": {
                         "type": "object", "additionalProperties": False,
@@ -98,7 +101,7 @@ SCHEMAS = {
             "type": {"type": "string"},
             "value": _HEX,
             "quality": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
-            "media": {"type": "string", "enum": ["image", "video"]},
+            "media": {"type": "string", "enum": list(MEDIA_TYPES)},
             "status": {"type": "string", "enum": ["active", "withdrawn"]},
             "updated": _DATE,
             "not_violating": {"type": "integer", "minimum": 0,

@@ -1,4 +1,6 @@
 """The partner API for platforms: the hash feed, matching, and feedback. Bearer token per platform."""
+import re
+
 from flask import Blueprint, current_app, g, request
 
 from hashing import HashRecord, RecordError
@@ -13,6 +15,7 @@ bp = Blueprint("partner", __name__, url_prefix="/api/v1/partner")
 MAX_FEED_PAGE = 10_000
 MAX_QUERIES = 1_000
 MAX_FEEDBACK = 1_000
+_NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits only (str.isdigit also takes "²")
 
 
 @bp.before_request
@@ -41,10 +44,10 @@ def hashes():
     empty page returns the same cursor: poll with it later.
     """
     cursor = request.args.get("cursor", "")
-    if cursor and not (cursor.isdigit() and len(cursor) <= 18):
+    if cursor and not _NUMBER.fullmatch(cursor):
         raise ApiError(400, "cursor must be a next_cursor value from an earlier page")
     limit = request.args.get("limit", "1000")
-    if not (limit.isdigit() and 1 <= int(limit) <= MAX_FEED_PAGE):
+    if not (_NUMBER.fullmatch(limit) and 1 <= int(limit) <= MAX_FEED_PAGE):
         raise ApiError(400, "limit must be an integer from 1 to %d" % MAX_FEED_PAGE)
     entries = storage.feed_after(int(cursor or 0), int(limit))
     next_cursor = str(entries[-1].seq) if entries else (cursor or "0")
@@ -81,7 +84,7 @@ def feedback():
         if not isinstance(item, dict):
             raise ApiError(400, "feedback[%d] must be an object" % i)
         require_fields(item, "feedback[%d]" % i, ("id", "outcome"))
-        entry_id = int_field(item["id"], "feedback[%d].id" % i, 1, 2**63 - 1)
+        entry_id = int_field(item["id"], "feedback[%d].id" % i, 1, 2**31 - 1)  # the id column is 32-bit
         if item["outcome"] not in OUTCOMES:
             raise ApiError(400, "feedback[%d].outcome must be one of %s" % (i, ", ".join(OUTCOMES)))
         outcomes.append((entry_id, item["outcome"]))

@@ -46,6 +46,7 @@ class PdqIndex:
     def __init__(self):
         self._keys = np.zeros(0, dtype=np.int64)        # per row; rows [0, built) sorted by key
         self._words = np.zeros((0, 4), dtype=np.uint64)
+        self._head = np.zeros((0, 2), dtype=np.uint64)      # the first two words of each row again
         self._alive = np.zeros(0, dtype=bool)
         self._built = 0                                 # rows covered by the postings
         self._offsets = np.zeros(CHUNKS * 65536 + 1, dtype=np.int64)
@@ -61,7 +62,7 @@ class PdqIndex:
 
     @property
     def nbytes(self):
-        arrays = (self._keys, self._words, self._alive, self._offsets, self._postings)
+        arrays = (self._keys, self._words, self._head, self._alive, self._offsets, self._postings)
         return sum(a.nbytes for a in arrays)
 
     def _row(self, key):
@@ -98,6 +99,7 @@ class PdqIndex:
         start = len(self._keys)
         self._keys = np.concatenate([self._keys, np.array(keys, dtype=np.int64)])
         self._words = np.concatenate([self._words, words])
+        self._head = np.concatenate([self._head, words[:, :2]])
         self._alive = np.concatenate([self._alive, np.ones(len(keys), dtype=bool)])
         for i, key in enumerate(keys):
             previous = self._tail.get(key)
@@ -177,8 +179,8 @@ class PdqIndex:
         repeated alongside rather than gathered.
         """
         owners = np.repeat(np.arange(len(queries)), per_query)
-        # First half of the bits from a half-size copy (more of it stays in cache): a true
-        # match differs there in at most max_distance bits too, and almost nothing else does.
+        # First the first 128 bits, from a half-size copy of the hashes (more of it stays in
+        # cache): a match differs there in at most max_distance bits too, almost nothing else does.
         half = np.take(self._head, rows, axis=0) ^ np.repeat(queries[:, :2], per_query, axis=0)
         counts = np.bitwise_count(half)
         keep = counts[:, 0].astype(np.int32) + counts[:, 1] <= max_distance

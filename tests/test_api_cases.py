@@ -159,6 +159,9 @@ PDQ = "f" * 64
     ([], "items"),
     ("x", "items"),
     ([{"media": "image", "hashes": [{"type": "md5", "value": "%032x" % i}]} for i in range(101)], "items"),
+    ([{"media": "video", "hashes": [{"type": "md5", "value": "%032x" % i} for i in range(257)]}], "at most 256"),
+    ([{"media": "image", "hashes": [{"type": "md5", "value": "0" * 32}, {"type": "md5", "value": "0" * 32}]}],
+     "duplicate"),
 ])
 def test_invalid_records_are_refused_and_change_nothing(app, client, items, field):
     before = counts(app)

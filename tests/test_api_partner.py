@@ -121,7 +121,8 @@ def test_feed_shows_each_change_once_with_its_latest_state(client, partner):
     assert len(changed) == 3 and {e["status"] for e in changed} == {"active"}
 
 
-@pytest.mark.parametrize("query", ["cursor=abc", "cursor=-1", "limit=0", "limit=10001", "limit=x"])
+@pytest.mark.parametrize("query", ["cursor=abc", "cursor=-1", "cursor=%C2%B2", "cursor=" + "9" * 19,
+                                   "limit=0", "limit=10001", "limit=x", "limit=%C2%B2"])
 def test_bad_feed_parameters(client, partner, query):
     response = client.get("/api/v1/partner/hashes?" + query, headers=partner)
     assert response.status_code == 400 and response.get_json()["error"] == "bad_request"
@@ -268,6 +269,7 @@ def test_feedback_validation_changes_nothing(client, partner):
     _, cursor = read_feed(client, partner)
     for body in ({"feedback": [{"id": pdq, "outcome": "not_violating"}, {"id": 999999, "outcome": "removed"}]},
                  {"feedback": [{"id": pdq, "outcome": "not_violating"}, {"id": pdq, "outcome": "deleted"}]},
+                 {"feedback": [{"id": 2**40, "outcome": "removed"}]}, {"feedback": [{"id": "1", "outcome": "removed"}]},
                  {"feedback": [{"id": pdq}]}, {"feedback": []}, {"id": pdq, "outcome": "removed"}):
         response = client.post("/api/v1/partner/feedback", headers=partner, json=body)
         assert response.status_code == 400, body

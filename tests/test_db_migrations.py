@@ -50,3 +50,17 @@ def test_migrations_are_packaged():
     patterns = config["tool"]["setuptools"]["package-data"]["backend"]
     assert "migrations/*" in patterns and "migrations/**/*" in patterns
     assert list((root / "backend" / "migrations" / "versions").glob("*.py"))
+
+
+def test_database_url_from_the_environment(monkeypatch, tmp_path):
+    from backend import create_app, database_url
+
+    assert database_url(None, "/srv/instance") == "sqlite:////srv/instance/takeback.sqlite"
+    assert database_url("postgresql://u@h/db", "x") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgres://u@h/db", "x") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql+psycopg://u@h/db", "x") == "postgresql+psycopg://u@h/db"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    assert create_app().config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    monkeypatch.delenv("DATABASE_URL")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///" + app.instance_path)

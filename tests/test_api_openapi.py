@@ -1,0 +1,107 @@
+"""/api/openapi.json describes every endpoint, and real answers follow it."""
+import re
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from .conftest import media_record, read_feed, submit
+
+
+def spec_of(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def check(spec, response, path, method):
+    """Validate a real response against the spec's schema for that path, method and status."""
+    responses = spec["paths"][path][method]["responses"]
+    status = str(response.status_code)
+    assert status in responses, "%s %s answered %s, which the spec does not list" % (method, path, status)
+    pointer = "/".join(["paths", path.replace("~", "~0").replace("/", "~1"), method, "responses", status,
+                        "content", "application~1json", "schema"])
+    registry = Registry().with_resource("urn:takeback:openapi", Resource.from_contents(spec, DRAFT202012))
+    validator = Draft202012Validator({"$ref": "urn:takeback:openapi#/" + pointer}, registry=registry)
+    errors = [e.message for e in validator.iter_errors(response.get_json())]
+    assert errors == [], (method, path, status, errors)
+
+
+def test_spec_is_openapi_3_1_with_valid_schemas(client):
+    spec = spec_of(client)
+    assert spec["openapi"].startswith("3.1")
+    for name, schema in spec["components"]["schemas"].items():
+        Draft202012Validator.check_schema(schema)
+
+
+def test_spec_lists_every_api_route(app, client):
+    spec = spec_of(client)
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    described = {(path, method) for path, methods in spec["paths"].items() for method in methods}
+    assert routes == described
+
+
+def test_responses_follow_the_spec(client, partner):
+    spec = spec_of(client)
+    case = "/api/v1/cases/{case_id}"
+    withdraw = "/api/v1/cases/{case_id}/withdraw"
+
+    created = client.post("/api/v1/cases", json={"items": [media_record(1), media_record(2, media="video")]})
+    check(spec, created, "/api/v1/cases", "post")
+    receipt = created.get_json()
+    pin = {"X-Case-PIN": receipt["pin"]}
+    check(spec, client.post("/api/v1/cases", json={"items": []}), "/api/v1/cases", "post")
+    check(spec, client.post("/api/v1/cases", data="x", content_type="text/plain"), "/api/v1/cases", "post")
+    check(spec, client.post("/api/v1/cases", data=b"x" * 300_000, content_type="application/json"),
+          "/api/v1/cases", "post")
+
+    check(spec, client.get("/api/v1/cases/" + receipt["case_id"], headers=pin), case, "get")
+    check(spec, client.get("/api/v1/cases/" + receipt["case_id"], headers={"X-Case-PIN": "1"}), case, "get")
+
+    entries, cursor = read_feed(client, partner)
+    feed = client.get("/api/v1/partner/hashes", query_string={"limit": 2}, headers=partner)
+    check(spec, feed, "/api/v1/partner/hashes", "get")
+    check(spec, client.get("/api/v1/partner/hashes?limit=0", headers=partner), "/api/v1/partner/hashes", "get")
+    check(spec, client.get("/api/v1/partner/hashes"), "/api/v1/partner/hashes", "get")
+
+    matched = client.post("/api/v1/partner/match", headers=partner, json={"hashes": media_record(1)["hashes"]})
+    assert all(r["matches"] for r in matched.get_json()["results"])
+    check(spec, matched, "/api/v1/partner/match", "post")
+    check(spec, client.post("/api/v1/partner/match", headers=partner, json={}), "/api/v1/partner/match", "post")
+
+    ids = [e["id"] for e in entries[:3]]
+    given = client.post("/api/v1/partner/feedback", headers=partner,
+                        json={"feedback": [{"id": i, "outcome": "removed"} for i in ids]})
+    check(spec, given, "/api/v1/partner/feedback", "post")
+    check(spec, client.post("/api/v1/partner/feedback", json={}), "/api/v1/partner/feedback", "post")
+
+    check(spec, client.post("/api/v1/cases/%s/withdraw" % receipt["case_id"], json={"items": [9]}, headers=pin),
+          withdraw, "post")
+    withdrawn = client.post("/api/v1/cases/%s/withdraw" % receipt["case_id"], json={"items": [1]}, headers=pin)
+    check(spec, withdrawn, withdraw, "post")
+    assert withdrawn.get_json()["items"][0]["reports"]["removed"] == 1
+    changed = client.get("/api/v1/partner/hashes", query_string={"cursor": cursor}, headers=partner)
+    check(spec, changed, "/api/v1/partner/hashes", "get")
+    assert {e["status"] for e in changed.get_json()["entries"]} == {"withdrawn"}
+
+
+def test_the_check_itself_can_fail(client):
+    """A response that breaks the schema is caught (the validator is really looking)."""
+    import pytest
+
+    spec = spec_of(client)
+    receipt = submit(client, media_record(1))
+
+    class Fake:
+        status_code = 201
+
+        @staticmethod
+        def get_json():
+            return dict(receipt, pin=12345)
+
+    with pytest.raises(AssertionError):
+        check(spec, Fake, "/api/v1/cases", "post")

@@ -1,0 +1,72 @@
+"""`takeback partners add | list | revoke` and `takeback db upgrade`, on the test's database."""
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import inspect
+
+from backend import storage
+from backend.models import db
+from takeback.cli import main
+
+
+@pytest.fixture
+def takeback(app, database_url, monkeypatch):
+    """Run `takeback ARGS` against the same database as `app`."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+    def run(*args):
+        return CliRunner().invoke(main, list(args))
+
+    return run
+
+
+def test_add_prints_a_token_that_works(app, takeback):
+    result = takeback("partners", "add", "ExampleTube")
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    assert token.startswith("tb_") and len(token) >= 40
+    client = app.test_client()
+    assert client.get("/api/v1/partner/hashes", headers={"Authorization": "Bearer " + token}).status_code == 200
+    with app.app_context():
+        (partner,) = storage.partners()
+        assert partner.name == "ExampleTube" and partner.token_hash == storage.token_hash(token)
+
+
+def test_add_twice_is_refused(takeback):
+    assert takeback("partners", "add", "ExampleTube").exit_code == 0
+    again = takeback("partners", "add", "ExampleTube")
+    assert again.exit_code != 0 and "exists" in again.output
+
+
+def test_names_are_checked(takeback):
+    assert takeback("partners", "add", "  ").exit_code != 0
+    assert takeback("partners", "add", "x" * 101).exit_code != 0
+
+
+def test_list_and_revoke(app, takeback):
+    token = takeback("partners", "add", "ExampleTube").stdout.strip()
+    takeback("partners", "add", "OtherSite")
+    listed = takeback("partners", "list")
+    assert listed.exit_code == 0
+    lines = listed.stdout.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["ExampleTube", "OtherSite"]
+    assert all(line.endswith("\tactive") for line in lines)
+    assert token not in listed.output
+
+    revoked = takeback("partners", "revoke", "ExampleTube")
+    assert revoked.exit_code == 0
+    assert app.test_client().get("/api/v1/partner/hashes",
+                                 headers={"Authorization": "Bearer " + token}).status_code == 401
+    assert "\trevoked " in takeback("partners", "list").stdout.splitlines()[0]
+    assert takeback("partners", "revoke", "ExampleTube").exit_code != 0
+    assert takeback("partners", "revoke", "Nobody").exit_code != 0
+
+
+def test_db_upgrade_creates_the_schema(app, takeback):
+    with app.app_context():
+        db.drop_all()
+    missing = takeback("partners", "list")
+    assert missing.exit_code != 0 and "takeback db upgrade" in missing.output
+    assert takeback("db", "upgrade").exit_code == 0
+    with app.app_context():
+        assert "feed_entry" in inspect(db.engine).get_table_names()
+    assert takeback("partners", "add", "ExampleTube").exit_code == 0
