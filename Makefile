@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: run test setup bench bench-match chromium clean
+.PHONY: run test setup bench bench-match bench-video chromium clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 
@@ -56,6 +56,10 @@ bench-match: setup
 # Figures, not pass/fail: bytes before the first hash (cold, warm), worker start, a 12 MP JPEG.
 bench-web: setup chromium frontend
 	$(PY) -m e2e.bench_web
+
+# Figures, not pass/fail: seconds of work per minute of video.
+bench-video: setup
+	$(PY) -m tests.bench_video
 
 clean:
 	rm -rf $(VENV) node_modules $(STAMPS) frontend/dist instance
