@@ -15,8 +15,8 @@ def trim_borders(pixels):
     stride = w * c
     colours = min(c, 3)  # alpha is no colour
 
-    def uniform(line, step):
-        return all(max(line[k::step]) - min(line[k::step]) <= BAR_TOLERANCE for k in range(colours))
+    def uniform(line):
+        return all(max(line[k::c]) - min(line[k::c]) <= BAR_TOLERANCE for k in range(colours))
 
     def row(y):
         return data[y * stride:(y + 1) * stride]
@@ -24,19 +24,18 @@ def trim_borders(pixels):
     def column(x):
         return _column(data, x, c, stride, h)
 
+    def bars(line_at, first, direction, limit):
+        """How many lines from `first` on, stepping by `direction`, are uniform (at most limit)."""
+        count = 0
+        while count < limit and uniform(line_at(first + direction * count)):
+            count += 1
+        return count
+
     limit_y, limit_x = int(h * MAX_TRIM_SHARE), int(w * MAX_TRIM_SHARE)
-    top = 0
-    while top < limit_y and uniform(row(top), c):
-        top += 1
-    bottom = 0
-    while bottom < limit_y - top and uniform(row(h - 1 - bottom), c):
-        bottom += 1
-    left = 0
-    while left < limit_x and uniform(column(left), c):
-        left += 1
-    right = 0
-    while right < limit_x - left and uniform(column(w - 1 - right), c):
-        right += 1
+    top = bars(row, 0, 1, limit_y)
+    bottom = bars(row, h - 1, -1, limit_y - top)
+    left = bars(column, 0, 1, limit_x)
+    right = bars(column, w - 1, -1, limit_x - left)
     if not (top or bottom or left or right):
         return pixels
     new_w, new_h = w - left - right, h - top - bottom

@@ -4,6 +4,7 @@ The phone decodes with the browser (createImageBitmap with colorSpaceConversion 
 canvas): EXIF orientation applied, ICC profiles not applied, transparency flattened onto white.
 Pillow is told to do the same, so both sides hash the same pixels.
 """
+import contextlib
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -24,18 +25,25 @@ def read_chunks(path, chunk_size=CHUNK_SIZE):
             yield chunk
 
 
-def media_kind(path):
-    """"image" or "video", by what can decode the file (an animated GIF is an image, as in
-    the browser's photo picker); DecodeError when neither can."""
+@contextlib.contextmanager
+def _readable(path):
+    """Turns the file system's refusals into DecodeErrors a person can read."""
     try:
-        with Image.open(path):
-            return "image"
+        yield
     except FileNotFoundError:
         raise DecodeError("no such file") from None
     except IsADirectoryError:
         raise DecodeError("is a directory, not a file") from None
     except PermissionError:
         raise DecodeError("permission denied") from None
+
+
+def media_kind(path):
+    """"image" or "video", by what can decode the file (an animated GIF is an image, as in
+    the browser's photo picker); DecodeError when neither can."""
+    try:
+        with _readable(path), Image.open(path):
+            return "image"
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         pass
     import av
@@ -55,18 +63,12 @@ def media_kind(path):
 def image_pixels(path):
     """The first frame of an image file as Pixels, decoded the way the browser does."""
     try:
-        with warnings.catch_warnings():
+        with _readable(path), warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 im.seek(0)  # GIF, APNG, animated WebP: the first frame, as the browser shows it
                 im = ImageOps.exif_transpose(im)
                 rgb = _flatten_onto_white(im)
-    except FileNotFoundError:
-        raise DecodeError("no such file") from None
-    except IsADirectoryError:
-        raise DecodeError("is a directory, not a file") from None
-    except PermissionError:
-        raise DecodeError("permission denied") from None
     except UnidentifiedImageError:
         raise DecodeError("not an image format Takeback can decode") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -102,9 +104,8 @@ def video_frames(path, times_for=None):
 
     times_for = times_for or frame_times
     try:
-        container = av.open(str(path))
-    except FileNotFoundError:
-        raise DecodeError("no such file") from None
+        with _readable(path):
+            container = av.open(str(path))
     except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as e:
         raise DecodeError("not a video Takeback can decode (%s)" % e) from None
     with container:
