@@ -22,7 +22,7 @@ job.items.forEach((item, i) => {
 pyodide.globals.set("job_json", JSON.stringify(job));
 const out = pyodide.runPython(`
 import json, sys, time
-from hashing import Pixels, FileDigests, pdq_hash
+from hashing import Pixels, FileDigests, pdq_hash, trim_borders
 job = json.loads(job_json)
 results = []
 for i, item in enumerate(job["items"]):
@@ -34,8 +34,10 @@ for i, item in enumerate(job["items"]):
         t = time.perf_counter()
         result = pdq_hash(pixels)
         seconds.append(time.perf_counter() - t)
+    trimmed = trim_borders(pixels)
     entry = {"pdq": result.hash.hex(), "quality": result.quality, "seconds": seconds,
-             "dihedral": {k: v.hex() for k, v in result.dihedral().items()}}
+             "dihedral": {k: v.hex() for k, v in result.dihedral().items()},
+             "trimmed": [trimmed.width, trimmed.height, pdq_hash(trimmed).hash.hex()]}
     if item.get("file"):
         digests = FileDigests()
         with open("/job/%d.file" % i, "rb") as f:

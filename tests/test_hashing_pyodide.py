@@ -3,7 +3,8 @@ import shutil
 
 import pytest
 
-from hashing import FileDigests, pdq_hash
+from hashing import FileDigests, pdq_hash, trim_borders
+from takeback.decode import video_frames
 from tests.corpus import CORPUS, reference_pixels
 from tests.pyodide_node import ROOT, run_in_pyodide
 
@@ -33,6 +34,9 @@ def both_runtimes():
     if shutil.which("node") is None or not (ROOT / "node_modules" / "pyodide").is_dir():
         pytest.fail("node and node_modules/pyodide are needed (make setup installs them)")
     items = [{"pixels": reference_pixels(path, mode), "file": CORPUS / path} for path, mode in CASES]
+    # A video frame with pillarbox bars, for trimming.
+    video = CORPUS / "tmk-videos" / "chair-orig-22-sd-bar.mp4"
+    items.append({"pixels": video_frames(video)[1][3][2], "file": video})
     version, results = run_in_pyodide(items)
     return version, items, results
 
@@ -45,7 +49,9 @@ def test_pyodide_is_the_browser_runtime(both_runtimes):
 def test_identical_bits_in_cpython_and_pyodide(both_runtimes):
     _, items, results = both_runtimes
     sizes = set()
-    for (path, mode), item, theirs in zip(CASES, items, results):
+    assert len(results) == len(items) == len(CASES) + 1
+    for item, theirs in zip(items, results):
+        path = item["file"]
         ours = pdq_hash(item["pixels"])
         sizes.add((item["pixels"].width, item["pixels"].height))
         assert theirs["pdq"] == ours.hash.hex(), path
@@ -54,4 +60,7 @@ def test_identical_bits_in_cpython_and_pyodide(both_runtimes):
         digests = FileDigests()
         digests.update(item["file"].read_bytes())
         assert theirs["digests"] == digests.hexdigests(), path
+        trimmed = trim_borders(item["pixels"])
+        assert theirs["trimmed"] == [trimmed.width, trimmed.height, pdq_hash(trimmed).hash.hex()], path
     assert len(sizes) >= 8
+    assert results[-1]["trimmed"][0] < items[-1]["pixels"].width  # the bars were found
