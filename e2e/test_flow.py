@@ -52,6 +52,11 @@ def test_whole_flow(phone, server, tmp_path):
     pin = page.inner_text("#receipt-pin").strip()
     assert case_id and pin
     assert "cannot be recovered" in page.inner_text("#screen-receipt")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page.click("#copy")
+    page.wait_for_function("() => document.getElementById('receipt-status').textContent !== ''")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert case_id in copied and pin in copied
     with page.expect_download() as download:
         page.click("#download")
     path = tmp_path / "receipt.txt"
@@ -71,6 +76,12 @@ def test_whole_flow(phone, server, tmp_path):
     page.click("#check")
     page.wait_for_selector("#case-view:not([hidden])")
     assert page.eval_on_selector_all("#case-items li", "els => els.map(e => e.dataset.status)") == ["active", "active"]
+    page.get_by_role("button", name="Withdraw photo 1").click()
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/withdraw")) as withdrawn:
+        page.click("#confirm-yes")
+    assert json.loads(withdrawn.value.post_data) == {"items": [1]}
+    page.wait_for_function("() => document.querySelector('#case-items li[data-item=\"1\"]').dataset.status === 'withdrawn'")
+    assert api(server, "GET", "/api/v1/cases/" + case_id, pin=pin)[1]["items"][1]["status"] == "active"
     page.click("#withdraw-all")
     page.click("#confirm-yes")
     page.wait_for_function(
@@ -81,9 +92,12 @@ def test_whole_flow(phone, server, tmp_path):
     assert [i["status"] for i in body["items"]] == ["withdrawn", "withdrawn"]
 
     assert recorder.foreign == []
+    # Nothing kept in the browser: no cookie, no storage of the PIN or anything else.
+    assert context.cookies() == []
+    assert page.evaluate("() => [localStorage.length, sessionStorage.length, document.cookie]") == [0, 0, ""]
 
 
-def test_wrong_pin_is_a_clear_message(phone, server):
+def test_wrong_pin_and_rate_limit_are_clear_messages(phone, server):
     context, recorder = phone
     page = context.new_page()
     page.goto("/")
@@ -93,3 +107,9 @@ def test_wrong_pin_is_a_clear_message(phone, server):
     page.click("#check")
     page.wait_for_function("() => document.getElementById('status-status').textContent.includes('No case')")
     assert page.locator("#case-view").is_hidden()
+    # Keep guessing (from outside the page) until the server refuses: the page says to wait.
+    for _ in range(20):
+        if api(server, "GET", "/api/v1/cases/no-such-case", pin="000000")[0] == 429:
+            break
+    page.click("#check")
+    page.wait_for_function("() => document.getElementById('status-status').textContent.includes('Too many tries')")

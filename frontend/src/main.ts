@@ -53,6 +53,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     workerState = "ready";
     document.documentElement.dataset.worker = "ready";
     document.documentElement.dataset.workerMs = String(m.ms);
+    document.documentElement.dataset.workerPhases = JSON.stringify(m.phases);
     document.documentElement.dataset.readyAt = String(Math.round(performance.now()));
     renderWorkerStatus();
     registerServiceWorker();
@@ -66,6 +67,14 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
   } else {
     waiting.get(m.job)?.(m);
   }
+};
+
+worker.onerror = () => {
+  // The worker script itself could not run (a very old browser, a blocked script).
+  workerState = "failed";
+  document.documentElement.dataset.worker = "failed";
+  renderWorkerStatus();
+  for (const [job, resolve] of waiting) resolve({ type: "error", job, code: "internal", detail: "worker failed" });
 };
 
 function registerServiceWorker() {
@@ -144,21 +153,30 @@ function renderFiles() {
   $("files-label").textContent = live.length ? t("pick.more") : t("pick.button");
 }
 
+// Decoding the next photo on the page overlaps hashing the previous one in the worker; at most
+// one photo waits in the worker's queue, so at most two pixel buffers exist at a time.
 let running = false;
 async function pump() {
   if (running) return;
   running = true;
   try {
+    let previous: Promise<void> = Promise.resolve();
     for (let item = items.find((i) => i.state === "waiting"); item; item = items.find((i) => i.state === "waiting")) {
-      await hashOne(item);
-      renderFiles();
+      const { hashed } = await decodeAndSend(item);
+      await previous;
+      previous = hashed;
     }
+    await previous;
   } finally {
     running = false;
+    renderFiles();
   }
+  // Photos picked while the last one was finishing.
+  if (items.some((i) => i.state === "waiting")) void pump();
 }
 
-async function hashOne(item: Item) {
+/** Decodes one photo and hands it to the worker; the promise returned settles when it is hashed. */
+async function decodeAndSend(item: Item): Promise<{ hashed: Promise<void> }> {
   const file = item.file!;
   const started = performance.now();
   item.state = "decoding";
@@ -170,29 +188,34 @@ async function hashOne(item: Item) {
     item.state = "error";
     item.problem = e instanceof DecodeError ? (`file.${e.problem}` as Key) : "file.undecodable";
     item.file = null;
-    return;
+    renderFiles();
+    return { hashed: Promise.resolve() };
   }
   item.state = "hashing";
   item.fraction = 0.5;
   item.thumbnail = decoded.thumbnail;
   renderFiles();
-  const answer = await new Promise<FromWorker>((resolve) => {
+  const answer = new Promise<FromWorker>((resolve) => {
     waiting.set(item.job, resolve);
     const message: ToWorker = {
       type: "hash", job: item.job, file, width: decoded.width, height: decoded.height, pixels: decoded.pixels,
     };
     worker.postMessage(message, [decoded.pixels]);
   });
-  waiting.delete(item.job);
-  item.file = null;
-  item.ms = Math.round(performance.now() - started);
-  if (answer.type === "result") {
-    item.state = "done";
-    item.record = answer.record;
-  } else {
-    item.state = "error";
-    item.problem = answer.type === "error" ? (`file.${answer.code}` as Key) : "file.internal";
-  }
+  const hashed = answer.then((m) => {
+    waiting.delete(item.job);
+    item.file = null;
+    item.ms = Math.round(performance.now() - started);
+    if (m.type === "result") {
+      item.state = "done";
+      item.record = m.record;
+    } else {
+      item.state = "error";
+      item.problem = m.type === "error" ? (`file.${m.code}` as Key) : "file.internal";
+    }
+    renderFiles();
+  });
+  return { hashed };
 }
 
 $("files").addEventListener("change", () => {

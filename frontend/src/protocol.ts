@@ -25,7 +25,7 @@ export type WorkerErrorCode = "too_small" | "not_hashable" | "internal";
 
 /** Worker -> page. */
 export type FromWorker =
-  | { type: "ready"; ms: number }
+  | { type: "ready"; ms: number; phases: Record<string, number> }
   | { type: "failed"; detail: string }
   | { type: "progress"; job: number; fraction: number }
   | { type: "result"; job: number; record: MediaRecord }

@@ -17,7 +17,10 @@ const post = (message: FromWorker) => scope.postMessage(message);
 
 async function boot(): Promise<Glue> {
   const started = performance.now();
+  const phases: Record<string, number> = {};
+  const lap = (name: string) => { phases[name] = Math.round(performance.now() - started); };
   const { loadPyodide } = await import(/* @vite-ignore */ __PYODIDE_BASE__ + "pyodide.mjs");
+  lap("imported");
   const py = await loadPyodide({
     indexURL: __PYODIDE_BASE__,
     stdLibURL: __STDLIB_URL__,
@@ -25,11 +28,13 @@ async function boot(): Promise<Glue> {
     stdout: () => {},
     stderr: () => {},
   });
+  lap("started");
   py.FS.mkdirTree("/home/pyodide/hashing");
   for (const [name, text] of Object.entries(sources)) py.FS.writeFile(`/home/pyodide/${name}`, text);
   py.runPython("import sys; sys.path.insert(0, '/home/pyodide')");
   const glue = py.pyimport("takeback_glue") as Glue;
-  post({ type: "ready", ms: Math.round(performance.now() - started) });
+  lap("hashing");
+  post({ type: "ready", ms: Math.round(performance.now() - started), phases });
   return glue;
 }
 

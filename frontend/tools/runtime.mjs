@@ -41,6 +41,8 @@ import sys
 zips = [p for p in sys.path if p.endswith('.zip')]
 out = set()
 for name, mod in list(sys.modules.items()):
+    if getattr(getattr(mod, '__spec__', None), 'origin', None) == 'frozen':
+        continue  # built into the interpreter: never read from the zip
     f = getattr(mod, '__file__', None) or ''
     for z in zips:
         if f.startswith(z + '/'):
@@ -54,15 +56,59 @@ sorted(out)
 `).toJs();
 const zipPath = py.runPython("[p for p in __import__('sys').path if p.endswith('.zip')][0]");
 py.globals.set("wanted", py.toPy(used));
+// Compiled ahead of time: Python would otherwise compile ~140 modules from source at every
+// start (seconds on a phone). Unchecked hash-based .pyc (no source to compare with), docstrings
+// and line tables stripped to keep the download small; hashing/ itself stays readable source.
 py.runPython(`
-import zipfile
+import importlib.util, marshal, zipfile
+
+def no_positions(code):
+    # A valid location table that says "no location" for every code unit (8 per entry):
+    # tracebacks through the standard library show "line None" instead of failing.
+    units = len(code.co_code) // 2
+    table = bytearray()
+    while units > 0:
+        n = min(8, units)
+        table.append(0x80 | (15 << 3) | (n - 1))
+        units -= n
+    return bytes(table)
+
+def strip(code):
+    consts = tuple(strip(c) if hasattr(c, "co_code") else c for c in code.co_consts)
+    return code.replace(co_consts=consts, co_linetable=no_positions(code))
+
 src = zipfile.ZipFile(${JSON.stringify(zipPath)})
 names = set(src.namelist())
-with zipfile.ZipFile('/tmp/trimmed.zip', 'w', zipfile.ZIP_STORED) as dst:
+with zipfile.ZipFile("/tmp/trimmed.zip", "w", zipfile.ZIP_STORED) as dst:
     for name in sorted(n for n in wanted if n in names):
-        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # reproducible
-        dst.writestr(info, src.read(name))
+        data = src.read(name)
+        if name.endswith(".py"):
+            code = strip(compile(data, name, "exec", dont_inherit=True, optimize=2))
+            data = importlib.util.MAGIC_NUMBER + (0b01).to_bytes(4, "little") + bytes(8) + marshal.dumps(code)
+            name += "c"
+        dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)  # reproducible
 `);
-writeFileSync(join(outDir, "python_stdlib.zip"), py.FS.readFile("/tmp/trimmed.zip"));
+const trimmed = py.FS.readFile("/tmp/trimmed.zip");
+writeFileSync(join(outDir, "python_stdlib.zip"), trimmed);
 writeFileSync(join(outDir, "python-sources.json"), JSON.stringify(sources));
-console.log(`runtime: ${used.length} stdlib files (${before.size} modules at start-up) -> ${outDir}`);
+
+// The check that matters: a fresh Pyodide on the trimmed library runs the worker's code.
+const check = await loadPyodide({ indexURL: join(repo, "node_modules", "pyodide") + "/", stdLibURL: join(outDir, "python_stdlib.zip") });
+check.FS.mkdirTree("/home/pyodide/hashing");
+for (const [name, text] of Object.entries(sources)) check.FS.writeFile(`/home/pyodide/${name}`, text);
+check.runPython("import sys; sys.path.insert(0, '/home/pyodide')");
+const glue2 = check.pyimport("takeback_glue");
+glue2.begin(0);
+glue2.update(0, new Uint8Array([1, 2, 3]));
+if (!JSON.parse(glue2.finish(0, w, h, rgba)).record) throw new Error("the trimmed standard library does not run the worker's code");
+// An error raised inside the (stripped) standard library still gets a readable traceback.
+const tb = check.runPython(`
+import json, traceback
+try:
+    json.loads("{")
+except ValueError as e:
+    text = "".join(traceback.format_exception(e))
+text
+`);
+if (!tb.includes("JSONDecodeError")) throw new Error("tracebacks through the trimmed standard library fail: " + tb);
+console.log(`runtime: ${used.length} stdlib files, ${(trimmed.length / 1e6).toFixed(2)} MB (${before.size} modules at start-up) -> ${outDir}`);
