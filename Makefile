@@ -53,6 +53,12 @@ bench: setup
 bench-match: setup
 	$(PY) -m tests.bench_match
 
+# Figures, not pass/fail: the PDQ index at 1M and 10M hashes next to FAISS (IndexBinaryFlat,
+# IndexBinaryMultiHash): memory, build time, queries/s, latency, recall. About 5 minutes, ~4 GB.
+bench-index: setup
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m tests.bench_index
+
 # Figures, not pass/fail: bytes before the first hash (cold, warm), worker start, a 12 MP JPEG.
 bench-web: setup chromium frontend
 	$(PY) -m e2e.bench_web

@@ -57,3 +57,8 @@ from backend.partners_cli import database, partners  # noqa: E402
 
 main.add_command(partners)
 main.add_command(database)
+
+# The platform's commands (sync, scan, report) live in takeback/partner/.
+from .partner.cli import partner  # noqa: E402
+
+main.add_command(partner)

@@ -1,22 +1,89 @@
-"""A PDQ index with exact recall: multi-index hashing over 16 chunks of 16 bits, numpy-backed.
+"""A PDQ index with exact recall: multi-index hashing, numpy-backed.
 
-Pigeonhole: if two 256-bit hashes differ in at most 31 bits, the 16 disjoint 16-bit chunks
-share those differences, so at least one chunk differs in at most 1 bit (16 chunks x 2 bits
-would be 32). For each chunk we keep a posting list per 16-bit value (CSR: offsets + row
-numbers); a query looks up each of its 16 chunk values and their 16 one-bit neighbours,
-checks every candidate's full distance, and so finds every hash within 31 bits, no more.
+Pigeonhole: split the 256 bits into m disjoint chunks; if two hashes differ in at most 31
+bits and every chunk allowed r differing bits, then m * (r + 1) > 31 means at least one chunk
+differs in at most r bits. For each chunk we keep a posting list per chunk value (CSR:
+offsets + row numbers); a query looks up each of its chunk values and every value within r
+bits of it, checks every candidate's full distance, and so finds every hash within 31 bits,
+no more. Two layouts, chosen by size at each rebuild:
+
+- "narrow": 16 chunks of 16 bits, r = 1 (16 x 2 = 32 > 31): 272 buckets per query, a 4 MB
+  offsets table; about n / 241 candidates per query, fine up to a couple of million hashes.
+- "wide": 11 chunks of 23-24 bits, r = 2 (11 x 3 = 33 > 31): 3,119 buckets per query, a
+  470 MB offsets table whatever the size; about n / 3,100,000 candidates per query, so a
+  query at 10 million hashes checks ~3,200 rows instead of ~41,000.
 
 Used by the server (kept in sync with the feed) and by platforms on their own machines.
 Additions after the last build sit in a small unindexed tail that is scanned directly;
 removals are tombstones; when either grows the structure is rebuilt.
 """
+import itertools
+
 import numpy as np
 
-CHUNKS = 16
-MAX_DISTANCE = 31  # the largest distance the pigeonhole argument above covers
-_NEIGHBOURS = np.array([0] + [1 << b for b in range(16)], dtype=np.uint16)  # chunk XOR masks, radius 1
-_BATCH = 256  # queries per vectorized step: bounds the candidate arrays' memory
+MAX_DISTANCE = 31  # the largest distance both layouts' pigeonhole argument covers
+WIDE_FROM = 2_000_000  # rebuilds with at least this many hashes use the wide layout
+
+
+class Layout:
+    """Chunk widths (bits, adding up to 256) and the radius r looked up around each chunk."""
+
+    def __init__(self, name, widths, radius):
+        if sum(widths) != 256 or len(widths) * (radius + 1) <= MAX_DISTANCE:
+            raise ValueError("a layout must cover 256 bits and guarantee recall at %d" % MAX_DISTANCE)
+        self.name, self.widths, self.radius = name, tuple(widths), radius
+        self.starts = tuple(itertools.accumulate((0,) + self.widths[:-1]))
+        self.bases = tuple(itertools.accumulate((0,) + tuple(1 << w for w in self.widths[:-1])))
+        self.buckets = sum(1 << w for w in self.widths)
+        # Per probe: which chunk, and the XOR mask (every value within `radius` bits).
+        chunk_of, masks = [], []
+        for j, w in enumerate(self.widths):
+            for r in range(radius + 1):
+                for bits in itertools.combinations(range(w), r):
+                    chunk_of.append(j)
+                    masks.append(sum(1 << b for b in bits))
+        self.probe_chunk = np.array(chunk_of, dtype=np.intp)
+        self.probe_mask = np.array(masks, dtype=np.int64)
+        self.probe_base = np.array(self.bases, dtype=np.int64)[self.probe_chunk]
+
+    def chunk(self, words, j):
+        """Chunk j of every row of an (n, 4) uint64 array, as int64 (bits in hex-digit order)."""
+        start, width = self.starts[j], self.widths[j]
+        word, offset = divmod(start, 64)
+        if offset + width <= 64:
+            value = words[:, word] >> np.uint64(64 - offset - width)
+        else:
+            low = offset + width - 64  # bits taken from the next word
+            value = (words[:, word] << np.uint64(low)) | (words[:, word + 1] >> np.uint64(64 - low))
+        return (value & np.uint64((1 << width) - 1)).astype(np.int64)
+
+    def chunks(self, words):
+        """(n, m) int64 chunk values."""
+        if len(words) <= 64:  # a few queries: Python integers beat a dozen numpy calls each
+            shifts = [(256 - s - w, (1 << w) - 1) for s, w in zip(self.starts, self.widths)]
+            values = [int.from_bytes(row.astype(">u8").tobytes(), "big") for row in words]
+            return np.array([[(v >> shift) & mask for shift, mask in shifts] for v in values],
+                            dtype=np.int64).reshape(len(words), len(self.widths))
+        return np.stack([self.chunk(words, j) for j in range(len(self.widths))], axis=1)
+
+    def __repr__(self):
+        return "Layout(%s)" % self.name
+
+
+NARROW = Layout("narrow: 16 chunks of 16 bits, radius 1", [16] * 16, 1)
+WIDE = Layout("wide: 11 chunks of 23-24 bits, radius 2", [24] * 3 + [23] * 8, 2)
+_BATCH = 64  # queries per vectorized step: bounds the candidate arrays' memory
 TAIL_LIMIT = 4096  # unindexed additions scanned per query before a rebuild
+
+
+def _argsort_small(values, width):
+    """A stable argsort of non-negative ints below 2**width (<= 32): LSD radix sort in 16-bit
+    passes (numpy's stable sort of uint16 is a radix sort; of int64 a much slower merge sort)."""
+    order = np.argsort((values & 0xFFFF).astype(np.uint16), kind="stable")
+    if width > 16:
+        high = (values[order] >> 16).astype(np.uint16)
+        order = order[np.argsort(high, kind="stable")]
+    return order
 
 
 def hashes_to_words(hexes):
@@ -29,11 +96,6 @@ def hashes_to_words(hexes):
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, 4)
 
 
-def _chunks_of(words):
-    """(n, 16) uint16 chunks of (n, 4) words."""
-    return np.ascontiguousarray(words).view(np.uint16).reshape(-1, CHUNKS)
-
-
 def _distances(difference):
     """Bit counts of the rows of an (m, 4) uint64 array (columns added: faster than .sum here)."""
     counts = np.bitwise_count(difference)
@@ -41,15 +103,22 @@ def _distances(difference):
 
 
 class PdqIndex:
-    """Keys (ints, e.g. feed entry ids) with 256-bit hashes; search returns keys within a distance."""
+    """Keys (ints, e.g. feed entry ids) with 256-bit hashes; search returns keys within a distance.
 
-    def __init__(self):
+    Memory per hash: 32 bytes of hash, 8 of key, 1 of liveness and 4 per chunk of postings
+    (narrow: 105 bytes, wide: 85), plus the offsets table (narrow 4 MB, wide 470 MB): 10
+    million hashes take about 1.32 GB. `layout` fixes the layout (NARROW or WIDE); by default
+    each rebuild picks by size (WIDE from WIDE_FROM hashes).
+    """
+
+    def __init__(self, layout=None):
+        self.fixed_layout = layout
+        self.layout = layout or NARROW
         self._keys = np.zeros(0, dtype=np.int64)        # per row; rows [0, built) sorted by key
         self._words = np.zeros((0, 4), dtype=np.uint64)
-        self._head = np.zeros((0, 2), dtype=np.uint64)      # the first two words of each row again
         self._alive = np.zeros(0, dtype=bool)
         self._built = 0                                 # rows covered by the postings
-        self._offsets = np.zeros(CHUNKS * 65536 + 1, dtype=np.int64)
+        self._offsets = np.zeros(self.layout.buckets + 1, dtype=np.int32)
         self._postings = np.zeros(0, dtype=np.int32)    # row numbers grouped by (chunk, value)
         self._tail = {}                                 # key -> row, for rows >= built
         self._dead = 0
@@ -62,7 +131,8 @@ class PdqIndex:
 
     @property
     def nbytes(self):
-        arrays = (self._keys, self._words, self._head, self._alive, self._offsets, self._postings)
+        """Bytes of every array the index holds (the tail dictionary aside: at most TAIL_LIMIT keys)."""
+        arrays = (self._keys, self._words, self._alive, self._offsets, self._postings)
         return sum(a.nbytes for a in arrays)
 
     def _row(self, key):
@@ -75,14 +145,24 @@ class PdqIndex:
         return None
 
     @classmethod
-    def from_hashes(cls, keys, hexes):
-        """An index built in one go (distinct keys)."""
-        index = cls()
-        index._keys = np.array([int(k) for k in keys], dtype=np.int64)
-        index._words = hashes_to_words(list(hexes))
-        index._alive = np.ones(len(index._keys), dtype=bool)
-        if len(np.unique(index._keys)) != len(index._keys):
+    def from_hashes(cls, keys, hexes, layout=None):
+        """An index built in one go (distinct keys) from 64-hex-digit PDQ strings."""
+        return cls.from_words(np.array([int(k) for k in keys], dtype=np.int64), hashes_to_words(list(hexes)), layout)
+
+    @classmethod
+    def from_words(cls, keys, words, layout=None):
+        """An index built in one go from distinct int keys and an (n, 4) uint64 array (hashes_to_words)."""
+        keys = np.asarray(keys, dtype=np.int64)
+        words = np.asarray(words, dtype=np.uint64).reshape(-1, 4)
+        if len(keys) != len(words):
+            raise ValueError("one key per hash")
+        index = cls(layout)
+        order = np.argsort(keys, kind="stable")
+        index._keys = keys[order]
+        if len(keys) > 1 and bool((index._keys[1:] == index._keys[:-1]).any()):
             raise ValueError("keys must be distinct")
+        index._words = np.ascontiguousarray(words[order])
+        index._alive = np.ones(len(keys), dtype=bool)
         index.rebuild()
         return index
 
@@ -95,11 +175,10 @@ class PdqIndex:
         keys = [int(k) for k in keys]
         if len(self._keys):
             for key in keys:
-                self.remove(key)
+                self._remove(key)
         start = len(self._keys)
         self._keys = np.concatenate([self._keys, np.array(keys, dtype=np.int64)])
         self._words = np.concatenate([self._words, words])
-        self._head = np.concatenate([self._head, words[:, :2]])
         self._alive = np.concatenate([self._alive, np.ones(len(keys), dtype=bool)])
         for i, key in enumerate(keys):
             previous = self._tail.get(key)
@@ -110,13 +189,24 @@ class PdqIndex:
         self._maybe_rebuild()
 
     def remove(self, key):
-        row = self._row(int(key))
+        """Remove a key; False if it was not there."""
+        removed = self._remove(int(key))
+        self._maybe_rebuild()
+        return removed
+
+    def remove_many(self, keys):
+        """Remove keys (absent ones are ignored); how many were there."""
+        removed = sum(self._remove(int(k)) for k in keys)
+        self._maybe_rebuild()
+        return removed
+
+    def _remove(self, key):
+        row = self._row(key)
         if row is None:
             return False
         self._alive[row] = False
-        self._tail.pop(int(key), None)
+        self._tail.pop(key, None)
         self._dead += 1
-        self._maybe_rebuild()
         return True
 
     def _maybe_rebuild(self):
@@ -126,30 +216,39 @@ class PdqIndex:
             self.rebuild()
 
     def rebuild(self):
-        alive = self._alive
-        order = np.argsort(self._keys[alive], kind="stable")
-        self._keys = self._keys[alive][order]
-        self._words = np.ascontiguousarray(self._words[alive][order])
-        self._head = np.ascontiguousarray(self._words[:, :2])
+        if not self._alive.all():
+            self._keys, self._words = self._keys[self._alive], self._words[self._alive]
+        order = np.argsort(self._keys, kind="stable")
+        if not bool((order[1:] > order[:-1]).all()):
+            self._keys = self._keys[order]
+            self._words = np.ascontiguousarray(self._words[order])
         self._alive = np.ones(len(self._keys), dtype=bool)
         self._tail = {}
         self._dead = 0
         n = self._built = len(self._keys)
-        chunks = _chunks_of(self._words)
-        # Bucket (chunk j, value v) is number j * 65536 + v: postings hold, chunk after chunk,
-        # the rows sorted by that chunk's value (a stable sort of uint16 is a radix sort).
-        self._postings = np.empty(CHUNKS * n, dtype=np.int32)
-        counts = np.empty(CHUNKS * 65536, dtype=np.int64)
-        for j in range(CHUNKS):
-            self._postings[j * n : (j + 1) * n] = np.argsort(chunks[:, j], kind="stable")
-            counts[j * 65536 : (j + 1) * 65536] = np.bincount(chunks[:, j], minlength=65536)
-        self._offsets = np.concatenate([[0], np.cumsum(counts)])
+        if n >= 2**31:
+            raise ValueError("at most 2**31 - 1 hashes")
+        layout = self.layout = self.fixed_layout or (WIDE if n >= WIDE_FROM else NARROW)
+        # Bucket (chunk j, value v) is number bases[j] + v: postings hold, chunk after chunk,
+        # the rows sorted by that chunk's value.
+        self._postings = np.empty(len(layout.widths) * n, dtype=np.int32)
+        self._offsets = np.zeros(layout.buckets + 1, dtype=np.int32)
+        for j, width in enumerate(layout.widths):
+            column = layout.chunk(self._words, j)
+            self._postings[j * n : (j + 1) * n] = _argsort_small(column, width)
+            base = layout.bases[j]
+            np.cumsum(np.bincount(column, minlength=1 << width), out=self._offsets[base + 1 : base + 1 + (1 << width)])
+            self._offsets[base + 1 : base + 1 + (1 << width)] += j * n
 
     def search(self, hexes, max_distance=MAX_DISTANCE):
-        """For each query hash, a list of (key, distance) within max_distance, nearest first."""
+        """For each query hash (64 hex digits), a list of (key, distance) within max_distance, nearest first."""
+        return self.search_words(hashes_to_words(list(hexes)), max_distance)
+
+    def search_words(self, queries, max_distance=MAX_DISTANCE):
+        """search() for an (q, 4) uint64 array of query hashes."""
         if not 0 <= max_distance <= MAX_DISTANCE:
             raise ValueError("max_distance must be 0..%d" % MAX_DISTANCE)
-        queries = hashes_to_words(list(hexes))
+        queries = np.ascontiguousarray(queries, dtype=np.uint64).reshape(-1, 4)
         results = []
         for start in range(0, len(queries), _BATCH):
             results.extend(self._search_batch(queries[start : start + _BATCH], max_distance))
@@ -163,11 +262,14 @@ class PdqIndex:
             found.append(self._verify(queries, np.tile(tail_rows, q), np.full(q, len(tail_rows)), max_distance))
         owners, rows, distances = (np.concatenate(parts) for parts in zip(*found))
         results = [[] for _ in range(q)]
-        seen = set()  # a row found through several chunks is one match
-        for owner, key, distance in zip(owners.tolist(), self._keys[rows].tolist(), distances.tolist()):
-            if (owner, key) not in seen:
-                seen.add((owner, key))
-                results[owner].append((key, distance))
+        if not len(rows):
+            return results
+        # A row found through several chunks is one match: keep one (owner, row) pair each.
+        pair = owners.astype(np.int64) * (len(self._keys) + 1) + rows
+        _, first = np.unique(pair, return_index=True)
+        for owner, key, distance in zip(owners[first].tolist(), self._keys[rows[first]].tolist(),
+                                        distances[first].tolist()):
+            results[owner].append((key, distance))
         for matches in results:
             matches.sort(key=lambda m: (m[1], m[0]))
         return results
@@ -175,17 +277,14 @@ class PdqIndex:
     def _verify(self, queries, rows, per_query, max_distance):
         """(query number, row, distance) of the candidate rows within max_distance and alive.
 
-        `rows` are grouped by query, per_query[i] of them for query i, so the queries are
-        repeated alongside rather than gathered.
+        `rows` are grouped by query, per_query[i] of them for query i.
         """
-        owners = np.repeat(np.arange(len(queries)), per_query)
-        # First the first 128 bits, from a half-size copy of the hashes (more of it stays in
-        # cache): a match differs there in at most max_distance bits too, almost nothing else does.
-        half = np.take(self._head, rows, axis=0) ^ np.repeat(queries[:, :2], per_query, axis=0)
-        counts = np.bitwise_count(half)
-        keep = counts[:, 0].astype(np.int32) + counts[:, 1] <= max_distance
-        owners, rows = owners[keep], rows[keep]
-        distances = _distances(np.take(self._words, rows, axis=0) ^ queries[owners])
+        if len(queries) == 1:  # the common case of an upload pipeline: no repeat of the query
+            distances = _distances(np.take(self._words, rows, axis=0) ^ queries[0])
+            owners = np.zeros(len(rows), dtype=np.int64)
+        else:
+            owners = np.repeat(np.arange(len(queries)), per_query)
+            distances = _distances(np.take(self._words, rows, axis=0) ^ np.take(queries, owners, axis=0))
         keep = distances <= max_distance
         owners, rows, distances = owners[keep], rows[keep], distances[keep]
         keep = self._alive[rows]
@@ -197,13 +296,17 @@ class PdqIndex:
         q = len(queries)
         if not self._built or not q:
             return np.zeros(0, dtype=np.int64), np.zeros(q, dtype=np.int64)
-        keys = _chunks_of(queries)[:, :, None] ^ _NEIGHBOURS[None, None, :]  # (q, 16, 17)
-        buckets = (np.arange(CHUNKS, dtype=np.int64) * 65536)[None, :, None] + keys.astype(np.int64)
-        starts = self._offsets[buckets].ravel()
-        lengths = self._offsets[buckets + 1].ravel() - starts
+        layout = self.layout
+        buckets = layout.chunks(queries)[:, layout.probe_chunk] ^ layout.probe_mask
+        buckets += layout.probe_base  # (q, probes)
+        buckets = buckets.ravel()
+        starts = self._offsets[buckets].astype(np.int64)
+        lengths = self._offsets[buckets + 1] - starts
         per_query = lengths.reshape(q, -1).sum(axis=1)
-        total = int(lengths.sum())
         # positions: for each bucket, starts[b] .. starts[b] + lengths[b] - 1, concatenated
         ends = np.cumsum(lengths)
-        positions = np.arange(total) - np.repeat(ends - lengths - starts, lengths)
-        return self._postings[positions].astype(np.int64), per_query
+        shift = starts - (ends - lengths)
+        positions = np.repeat(shift, lengths)
+        positions += np.arange(len(positions))
+        return self._postings[positions], per_query
+

@@ -132,3 +132,78 @@ def test_words_round_trip():
     words = hashes_to_words([value])
     assert words.shape == (1, 4) and words.dtype == np.uint64
     assert "".join("%016x" % w for w in words[0]) == value
+
+
+# -- the two layouts -------------------------------------------------------------------------------
+
+from takeback import index as index_module  # noqa: E402
+from takeback.index import NARROW, WIDE, Layout  # noqa: E402
+
+
+@pytest.mark.parametrize("layout", [NARROW, WIDE], ids=["narrow", "wide"])
+def test_chunks_cover_every_bit_in_order(layout):
+    rng = random.Random(6)
+    values = [pdq_hex(rng) for _ in range(5)] + ["0" * 64, "f" * 64]
+    chunks = layout.chunks(hashes_to_words(values))
+    many = layout.chunks(np.repeat(hashes_to_words(values), 20, axis=0))[::20]  # the numpy path (> 64 rows)
+    assert (chunks == many).all()
+    for value, row in zip(values, chunks):
+        joined = 0
+        for width, chunk in zip(layout.widths, row.tolist()):
+            assert 0 <= chunk < 1 << width
+            joined = (joined << width) | chunk
+        assert "%064x" % joined == value
+
+
+def test_layouts_must_guarantee_recall():
+    with pytest.raises(ValueError):
+        Layout("too few chunks", [32] * 8, 2)  # 8 x 3 = 24 <= 31: a match could differ everywhere
+    with pytest.raises(ValueError):
+        Layout("not 256 bits", [16] * 15, 1)
+
+
+def test_wide_layout_recall_is_exact_at_every_distance_and_worst_spread():
+    rng = random.Random(7)
+    entries = {k: pdq_hex(rng) for k in range(3000)}
+    index = PdqIndex.from_hashes(list(entries), list(entries.values()), layout=WIDE)
+    assert index.layout is WIDE
+    queries = [flip_bits(entries[d], d, rng) for d in range(64)] + near_queries(entries, rng, 200)
+    for d, (query, result) in enumerate(zip(queries, index.search(queries))):
+        assert dict(result) == brute_force_numpy(entries, query)
+        if d < 64:
+            assert (d in dict(result)) == (d <= 31)
+    # 31 bits spread so that only one chunk differs in at most 2: 10 chunks x 3 bits + 1 bit.
+    base = entries[0]
+    value = int(base, 16)
+    for start, width in zip(WIDE.starts[:10], WIDE.widths[:10]):
+        value ^= 0b111 << (256 - start - width)
+    value ^= 1 << (256 - WIDE.starts[10] - 1)
+    assert (0, 31) in index.search(["%064x" % value])[0]
+
+
+def test_wide_layout_incremental_changes():
+    rng = random.Random(8)
+    entries = {k: pdq_hex(rng) for k in range(2000)}
+    index = PdqIndex.from_hashes(list(entries), list(entries.values()), layout=WIDE)
+    added = {5000 + i: flip_bits(rng.choice(list(entries.values())), rng.randrange(30), rng) for i in range(5000)}
+    index.add_many(list(added), list(added.values()))  # past TAIL_LIMIT: a rebuild, still wide
+    entries.update(added)
+    removed = rng.sample(list(entries), 300)
+    assert index.remove_many(removed + [10**9]) == 300
+    for key in removed:
+        del entries[key]
+    assert index.layout is WIDE and len(index) == len(entries)
+    queries = near_queries(entries, rng, 100)
+    for query, result in zip(queries, index.search(queries)):
+        assert dict(result) == brute_force_numpy(entries, query)
+
+
+def test_rebuild_picks_the_layout_by_size(monkeypatch):
+    monkeypatch.setattr(index_module, "WIDE_FROM", 1000)
+    rng = random.Random(10)
+    small = PdqIndex.from_hashes(range(999), [pdq_hex(rng) for _ in range(999)])
+    assert small.layout is NARROW
+    large = PdqIndex.from_hashes(range(1000), [pdq_hex(rng) for _ in range(1000)])
+    assert large.layout is WIDE
+    values = [pdq_hex(rng) for _ in range(5)]
+    assert large.search_words(hashes_to_words(values)) == large.search(values)

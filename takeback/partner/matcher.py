@@ -1,0 +1,222 @@
+"""The Python API for upload pipelines: a matcher over the local store.
+
+    matcher = Matcher.from_store("takeback-partner.sqlite")
+    result = matcher.match_file("upload.mp4")     # FileResult; result.matches is [] when clean
+    matcher.match_records([HashRecord("pdq", "f8f8...", 92)])   # per record, [Match, ...]
+    matcher.refresh()                             # after a `takeback partner sync`: apply the changes
+
+PDQ hashes are looked up in takeback.index.PdqIndex (exact recall at distance 31) and every
+candidate is confirmed with hashing.record_distance, the rule the server uses; md5/sha256
+by equality through the store's (type, value) index. Entry details are read from the store
+at match time, so an entry withdrawn by a later sync never matches, even before refresh().
+Only the PDQ index is held in memory (about 130 bytes a hash); entries stay in SQLite.
+"""
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hashing import SIGNAL_TYPES, WEAK_QUALITY, HashRecord, MediaRecord, can_match, record_distance, video_match
+from takeback.index import PdqIndex, hashes_to_words
+
+from .store import ACTIVE, FIELDS, LocalStore
+
+_LOAD_BATCH = 200_000
+
+
+def query_record(path):
+    """How a platform's file is hashed for a query: the one place that decides it.
+
+    Today it is exactly `takeback hash` (takeback.cli.file_record: PDQ + md5 + sha256, or a
+    video's frame PDQs); extra query-side robust hashes will be added here.
+    """
+    from takeback.cli import file_record  # late: takeback.cli registers this package's commands
+
+    return file_record(path)
+
+
+@dataclass
+class Match:
+    """One feed entry a query hash matched, with the evidence."""
+    entry: dict          # the feed entry as the store holds it (id, type, value, quality, media, status, ...)
+    distance: int        # 0 for digests; PDQ bits
+    query: HashRecord
+    frames: list = field(default_factory=list)  # for a video query: which of its frame hashes matched
+
+    def to_json(self):
+        e = self.entry
+        out = {"entry": e["id"], "type": e["type"], "distance": self.distance, "value": e["value"],
+               "quality": e["quality"], "entry_media": e["media"], "not_violating": e["not_violating"],
+               "updated": e["updated"]}
+        if self.frames:
+            out["frames"] = self.frames
+        return out
+
+
+@dataclass
+class FileResult:
+    path: str
+    media: str
+    matches: list                 # [Match], nearest first
+    video: dict = None            # for a video: the summary (see Matcher.match_media)
+
+    def to_json(self):
+        out = {"path": self.path, "media": self.media, "matches": [m.to_json() for m in self.matches]}
+        if self.video is not None:
+            out["video"] = self.video
+        return out
+
+
+class Matcher:
+    def __init__(self, store, max_distance=31):
+        self.store = store if isinstance(store, LocalStore) else LocalStore(store)
+        # A second connection for lookups, usable from any thread (guarded by a lock).
+        self._db = sqlite3.connect(self.store.path, check_same_thread=False, timeout=30)
+        self._lock = threading.Lock()
+        self.max_distance = max_distance
+        self.index = PdqIndex()
+        self.seq = 0
+
+    @classmethod
+    def from_store(cls, path, max_distance=31):
+        """A matcher over the local store at `path` (made by `takeback partner sync`), index built."""
+        matcher = cls(path, max_distance)
+        matcher._load()
+        return matcher
+
+    def _load(self):
+        with self._lock:
+            self.seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM entries").fetchone()[0]
+            keys, words = [], []
+            # quality >= WEAK_QUALITY is hashing.can_match for PDQ, in SQL (no Python object per row).
+            rows = self._db.execute("SELECT id, value FROM entries NOT INDEXED "  # one sequential scan
+                                    "WHERE type = 'pdq' AND status = ? AND quality >= ?",
+                                    (ACTIVE, WEAK_QUALITY))
+            while True:
+                batch = rows.fetchmany(_LOAD_BATCH)
+                if not batch:
+                    break
+                ids, values = zip(*batch)
+                keys.append(np.array(ids, dtype=np.int64))
+                words.append(hashes_to_words(list(values)))
+            if keys:
+                self.index = PdqIndex.from_words(np.concatenate(keys), np.concatenate(words))
+
+    def refresh(self):
+        """Apply the store's changes since the index was built or last refreshed; how many."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, value, quality, status, seq FROM entries INDEXED BY entries_seq "
+                                    "WHERE seq > ? AND type = 'pdq'",
+                                    (self.seq,)).fetchall()
+            if not rows:
+                return 0
+            self.index.remove_many(r[0] for r in rows)
+            adds = [r for r in rows if r[3] == ACTIVE and can_match(HashRecord("pdq", r[1], r[2]))]
+            if adds:
+                self.index.add_many([r[0] for r in adds], [r[1] for r in adds])
+            self.seq = max(r[4] for r in rows)
+            return len(rows)
+
+    def __len__(self):
+        return len(self.index)
+
+    def _entries(self, ids):
+        ids = list(dict.fromkeys(ids))
+        found = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            sql = "SELECT %s FROM entries WHERE status = ? AND id IN (%s)" % (", ".join(FIELDS), ",".join("?" * len(part)))
+            for row in self._db.execute(sql, [ACTIVE] + part):
+                found[row[0]] = dict(zip(FIELDS, row))
+        return found
+
+    def match_records(self, records):
+        """For each HashRecord (or its JSON dict), the [Match] of active entries it matches, nearest first."""
+        records = [r if isinstance(r, HashRecord) else HashRecord.from_json(r) for r in records]
+        results = [[] for _ in records]
+        pdq = [n for n, r in enumerate(records) if r.type == "pdq" and can_match(r)]
+        with self._lock:
+            candidates = {}
+            if pdq and len(self.index):
+                hits = self.index.search([records[n].value for n in pdq], self.max_distance)
+                for n, found in zip(pdq, hits):
+                    candidates[n] = [key for key, _ in found]
+            entries = self._entries([i for ids in candidates.values() for i in ids])
+            for n, r in enumerate(records):
+                if not SIGNAL_TYPES[r.type].perceptual:
+                    sql = "SELECT %s FROM entries WHERE type = ? AND value = ? AND status = ?" % ", ".join(FIELDS)
+                    for row in self._db.execute(sql, (r.type, r.value, ACTIVE)):
+                        entry = dict(zip(FIELDS, row))
+                        entries[entry["id"]] = entry
+                        candidates.setdefault(n, []).append(entry["id"])
+        for n, ids in candidates.items():
+            for entry_id in ids:
+                entry = entries.get(entry_id)  # None: withdrawn by a sync since the index was built
+                if entry is None:
+                    continue
+                distance = record_distance(HashRecord(entry["type"], entry["value"], entry["quality"]),
+                                           records[n], self.max_distance)
+                if distance is not None:
+                    results[n].append(Match(entry, distance, records[n]))
+            results[n].sort(key=lambda m: (m.distance, m.entry["id"]))
+        return results
+
+    def match_media(self, record, path=None):
+        """A FileResult for one MediaRecord (a photo's or a video's hash records).
+
+        A photo: every entry its PDQ or digests match. A video: its frame PDQs are matched one
+        by one; the feed does not group frame hashes into videos (each is an entry of its own
+        with media "video"), so the evidence is per entry, with the query frames (positions in
+        the video's list of frame hashes) that matched it, and `video` summarises:
+        {"frames": usable query frames, "matched_frames": how many matched any entry,
+         "rule": hashing.video_match of the matched video entries against the query frames
+         (None when fewer than VIDEO_MIN_FRAMES frames matched)}.
+        """
+        if not isinstance(record, MediaRecord):
+            record = MediaRecord.from_json(record)
+        per_record = self.match_records(record.hashes)
+        if record.media != "video":
+            matches = [m for found in per_record for m in found]
+            matches.sort(key=lambda m: (m.distance, m.entry["id"]))
+            return FileResult(path, record.media, _dedupe(matches))
+        by_entry = {}
+        frame_numbers = {}
+        frames = [r for r in record.hashes if r.type == "pdq"]
+        for n, r in enumerate(record.hashes):
+            if r.type == "pdq":
+                frame_numbers[n] = len(frame_numbers)
+        matched_frames = set()
+        for n, found in enumerate(per_record):
+            for m in found:
+                kept = by_entry.get(m.entry["id"])
+                if kept is None:
+                    kept = by_entry[m.entry["id"]] = Match(m.entry, m.distance, m.query)
+                elif m.distance < kept.distance:
+                    kept.distance, kept.query = m.distance, m.query
+                if n in frame_numbers:
+                    kept.frames.append(frame_numbers[n])
+                    matched_frames.add(n)
+        matches = sorted(by_entry.values(), key=lambda m: (m.distance, m.entry["id"]))
+        usable = [r for r in frames if can_match(r)]
+        enrolled = [HashRecord("pdq", m.entry["value"], m.entry["quality"]) for m in matches
+                    if m.entry["type"] == "pdq" and m.entry["media"] == "video"]
+        summary = {"frames": len(usable), "matched_frames": len(matched_frames),
+                   "rule": video_match(enrolled, frames, self.max_distance) if enrolled else None}
+        return FileResult(path, "video", matches, summary)
+
+    def match_file(self, path):
+        """Hash a file on this machine (query_record) and match it: a FileResult. Nothing is sent anywhere.
+
+        Raises takeback.decode.DecodeError (or a hashing error) for a file it cannot decode.
+        """
+        return self.match_media(query_record(path), str(path))
+
+
+def _dedupe(matches):
+    seen, out = set(), []
+    for m in matches:
+        if m.entry["id"] not in seen:
+            seen.add(m.entry["id"])
+            out.append(m)
+    return out
