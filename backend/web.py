@@ -16,7 +16,9 @@ from flask import Blueprint, abort, current_app, request, send_file
 bp = Blueprint("web", __name__)
 
 # 'wasm-unsafe-eval': Pyodide compiles its WebAssembly. connect-src 'self': the worker fetches
-# Pyodide's files and the page talks to the API, nothing else. No inline script or style.
+# Pyodide's files and the page talks to the API, nothing else. media-src blob:: a picked video
+# plays (muted, never shown) from an object URL of the file so that its frames can be drawn.
+# No inline script or style.
 APP_CSP = "; ".join(
     [
         "default-src 'none'",
@@ -25,6 +27,7 @@ APP_CSP = "; ".join(
         "connect-src 'self'",
         "style-src 'self'",
         "img-src 'self'",
+        "media-src blob:",
         "manifest-src 'self'",
         "base-uri 'none'",
         "form-action 'none'",

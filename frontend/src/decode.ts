@@ -1,7 +1,7 @@
 // Decoding on the UI thread with the browser's own decoders, by the same rules as
 // `takeback hash`: EXIF orientation applied, no colour conversion, transparency on white.
 
-export type DecodeProblem = "empty" | "undecodable" | "too_small" | "too_large";
+export type DecodeProblem = "empty" | "undecodable" | "too_small" | "too_large" | "video_undecodable";
 
 export class DecodeError extends Error {
   constructor(readonly problem: DecodeProblem) {

@@ -4,6 +4,7 @@ import { ApiError, type CaseStatus, type Receipt, status as getStatus, submit, s
 import { decode, DecodeError } from "./decode";
 import { browserLang, isKey, lang, setLang, t, type Key } from "./i18n";
 import type { FromWorker, MediaRecord, ToWorker } from "./protocol";
+import { isVideo, VideoFrames } from "./video";
 
 const NEUTRAL_SITE = "https://www.google.com/search?q=weather+tomorrow";
 const EXAMPLE: MediaRecord = {
@@ -35,7 +36,12 @@ interface Item {
   record?: MediaRecord;
   thumbnail?: HTMLCanvasElement;
   removed: boolean;
+  video?: boolean;
+  frames?: [number, number]; // a video's frames hashed, of how many
+  times?: number[]; // the times of the frames a video kept (page only)
+  cancelled?: boolean;
   ms?: number; // decode + hash time, shown to nobody; read by make bench-web
+  seekMs?: number; // a video's time spent seeking and drawing frames; read by make bench-video
 }
 const items: Item[] = [];
 let nextJob = 1;
@@ -46,7 +52,7 @@ let pendingConfirm: number[] | null | undefined; // undefined: nothing to confir
 
 // ---------------------------------------------------------------- worker
 const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: "takeback-hashing" });
-const waiting = new Map<number, (m: FromWorker) => void>();
+const listeners = new Map<number, (m: FromWorker) => void>(); // by job: its worker's answers
 worker.onmessage = (event: MessageEvent<FromWorker>) => {
   const m = event.data;
   if (m.type === "ready") {
@@ -63,9 +69,9 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     renderWorkerStatus();
   } else if (m.type === "progress") {
     const item = items.find((i) => i.job === m.job);
-    if (item) { item.fraction = 0.5 + m.fraction; renderFiles(); }
+    if (item) { item.fraction = item.video ? 0.9 + 0.1 * m.fraction : 0.5 + 0.5 * m.fraction; renderFiles(); }
   } else {
-    waiting.get(m.job)?.(m);
+    listeners.get(m.job)?.(m);
   }
 };
 
@@ -74,7 +80,7 @@ worker.onerror = () => {
   workerState = "failed";
   document.documentElement.dataset.worker = "failed";
   renderWorkerStatus();
-  for (const [job, resolve] of waiting) resolve({ type: "error", job, code: "internal", detail: "worker failed" });
+  for (const [job, resolve] of listeners) resolve({ type: "error", job, code: "internal", detail: "worker failed" });
 };
 
 function registerServiceWorker() {
@@ -131,9 +137,12 @@ function renderFiles() {
       li.dataset.state = item.state;
       li.dataset.name = item.name;
       if (item.ms !== undefined) li.dataset.ms = String(item.ms);
+      if (item.seekMs !== undefined) li.dataset.seekMs = String(item.seekMs);
       li.append(el("span", "name", item.name));
       const stateKey: Key = item.state === "error" ? item.problem ?? "file.internal" : (`file.${item.state}` as Key);
-      const message = el("span", item.state === "error" ? "message error" : "message", t(stateKey));
+      const text = item.frames && item.state !== "done" && item.state !== "error"
+        ? t("file.frame", { n: item.frames[0], total: item.frames[1] }) : t(stateKey);
+      const message = el("span", item.state === "error" ? "message error" : "message", text);
       li.append(message);
       if (item.state === "decoding" || item.state === "hashing") {
         const bar = el("progress");
@@ -148,6 +157,7 @@ function renderFiles() {
   const live = items.filter((i) => !i.removed);
   const done = live.filter((i) => i.state === "done").length;
   const busy = live.some((i) => i.state === "waiting" || i.state === "decoding" || i.state === "hashing");
+  $("cancel").hidden = !live.some((i) => i.video && (i.state === "decoding" || i.state === "hashing"));
   $("pick-status").textContent = live.length ? t("pick.count", { done, total: live.length }) : "";
   ($("to-review") as HTMLButtonElement).disabled = done === 0 || busy;
   $("files-label").textContent = live.length ? t("pick.more") : t("pick.button");
@@ -162,6 +172,12 @@ async function pump() {
   try {
     let previous: Promise<void> = Promise.resolve();
     for (let item = items.find((i) => i.state === "waiting"); item; item = items.find((i) => i.state === "waiting")) {
+      if (item.video) {
+        await previous;
+        previous = Promise.resolve();
+        await hashVideo(item);
+        continue;
+      }
       const { hashed } = await decodeAndSend(item);
       await previous;
       previous = hashed;
@@ -196,14 +212,14 @@ async function decodeAndSend(item: Item): Promise<{ hashed: Promise<void> }> {
   item.thumbnail = decoded.thumbnail;
   renderFiles();
   const answer = new Promise<FromWorker>((resolve) => {
-    waiting.set(item.job, resolve);
+    listeners.set(item.job, resolve);
     const message: ToWorker = {
       type: "hash", job: item.job, file, width: decoded.width, height: decoded.height, pixels: decoded.pixels,
     };
     worker.postMessage(message, [decoded.pixels]);
   });
   const hashed = answer.then((m) => {
-    waiting.delete(item.job);
+    listeners.delete(item.job);
     item.file = null;
     item.ms = Math.round(performance.now() - started);
     if (m.type === "result") {
@@ -218,10 +234,95 @@ async function decodeAndSend(item: Item): Promise<{ hashed: Promise<void> }> {
   return { hashed };
 }
 
+/** A video: the worker names the frame times; each frame is seeked, drawn and sent (at most two
+ * waiting in the worker); then the worker reads the file's digests and returns the record.
+ * Two <video> elements take turns, so that seeking (decoding from a keyframe, the slow part for
+ * videos with few keyframes) runs on both cores and overlaps the hashing. */
+async function hashVideo(item: Item): Promise<void> {
+  const file = item.file!;
+  const started = performance.now();
+  const inbox: FromWorker[] = [];
+  let wake = () => {};
+  listeners.set(item.job, (m) => { inbox.push(m); wake(); });
+  const next = async (): Promise<FromWorker> => {
+    while (!inbox.length) await new Promise<void>((r) => { wake = r; });
+    const m = inbox.shift()!;
+    if (m.type === "error") throw m;
+    return m;
+  };
+  const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
+  item.state = "decoding";
+  renderFiles();
+  const videos: VideoFrames[] = []; // two <video>s seek in turn: one decodes while the other is drawn
+  try {
+    const video = await VideoFrames.open(file);
+    videos.push(video);
+    send({ type: "video", job: item.job, duration: video.duration });
+    const { times } = (await next()) as { times: number[] };
+    if (times.length > 1) videos.push(await VideoFrames.open(file));
+    item.state = "hashing";
+    const grab = (i: number) => {
+      const p = videos[i % videos.length].frame(times[i]);
+      p.catch(() => {}); // awaited in turn below
+      return p;
+    };
+    const grabbed = times.slice(0, videos.length).map((_, i) => grab(i));
+    let acked = 0;
+    let seekMs = 0;
+    for (let i = 0; i < times.length; i++) {
+      if (item.cancelled) throw "cancelled";
+      const t0 = performance.now();
+      const pixels = await grabbed[i];
+      seekMs += performance.now() - t0;
+      if (i === 0) item.thumbnail = video.thumbnail();
+      if (i + videos.length < times.length) grabbed[i + videos.length] = grab(i + videos.length);
+      send({ type: "frame", job: item.job, time: times[i], width: video.width, height: video.height, pixels }, [pixels]);
+      for (; i + 1 - acked >= 2 || (i === times.length - 1 && acked < times.length); acked++) {
+        await next();
+        item.frames = [acked + 1, times.length];
+        item.fraction = (0.9 * (acked + 1)) / times.length;
+        renderFiles();
+        if (item.cancelled) throw "cancelled";
+      }
+    }
+    send({ type: "end", job: item.job, file });
+    const m = (await next()) as FromWorker & { type: "result" };
+    item.record = m.record;
+    item.times = m.times;
+    item.seekMs = Math.round(seekMs);
+    item.state = "done";
+  } catch (e) {
+    send({ type: "drop", job: item.job });
+    if (item.cancelled || e === "cancelled") {
+      item.problem = "file.cancelled";
+    } else if (e instanceof DecodeError) {
+      item.problem = `file.${e.problem}` as Key;
+    } else {
+      const code = (e as { code?: string }).code;
+      item.problem = code ? (`file.${code}` as Key) : "file.internal";
+    }
+    item.state = "error";
+  } finally {
+    for (const video of videos) video.close();
+    listeners.delete(item.job);
+    item.file = null;
+    item.ms = Math.round(performance.now() - started);
+    renderFiles();
+  }
+}
+
+$("cancel").addEventListener("click", () => {
+  const item = items.find((i) => i.video && (i.state === "decoding" || i.state === "hashing"));
+  if (!item) return;
+  item.cancelled = true;
+  // Wakes a wait for the worker at once; the seek under way (if any) ends by itself.
+  listeners.get(item.job)?.({ type: "error", job: item.job, code: "internal", detail: "cancelled" });
+});
+
 $("files").addEventListener("change", () => {
   const input = $("files") as HTMLInputElement;
   for (const file of Array.from(input.files ?? [])) {
-    items.push({ job: nextJob++, name: file.name, file, state: "waiting", fraction: 0, removed: false });
+    items.push({ job: nextJob++, name: file.name, file, state: "waiting", fraction: 0, removed: false, video: isVideo(file) });
   }
   input.value = "";
   renderFiles();
@@ -239,6 +340,7 @@ function renderReview() {
       const n = index + 1;
       const li = el("li", "entry");
       li.dataset.name = item.name;
+      if (item.times) li.dataset.times = JSON.stringify(item.times); // a video's frame times, for tests
       const head = el("div", "entry-head");
       if (item.thumbnail) {
         item.thumbnail.setAttribute("role", "img");

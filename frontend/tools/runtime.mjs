@@ -34,6 +34,17 @@ runs.forEach(([ww, hh, px], job) => {
   if (job === 0 && !out.record) throw new Error("runtime check failed: " + JSON.stringify(out));
   if (job > 0 && !out.error) throw new Error("runtime check: expected an error, got " + JSON.stringify(out));
 });
+// A video job: frame times, two frames (the second a near-repeat), digests, the record.
+{
+  const times = JSON.parse(glue.begin_video(9, 2.5)).times;
+  if (times.length !== 3) throw new Error("runtime check: frame times " + times);
+  glue.add_frame(9, 0, w, h, rgba);
+  glue.add_frame(9, 1, w, h, rgba);
+  glue.update(9, new Uint8Array([1, 2, 3]));
+  const out = JSON.parse(glue.finish_video(9));
+  if (out.record?.media !== "video" || out.times.length !== 1) throw new Error("runtime check (video): " + JSON.stringify(out));
+  if (!JSON.parse(glue.begin_video(10, Infinity)).error) throw new Error("runtime check: infinite video accepted");
+}
 
 // Every module loaded now, start-up included, mapped to its file inside the standard library zip.
 const used = py.runPython(`

@@ -1,0 +1,181 @@
+"""Videos in the browser: hashed on a phone with the photos, the same network audit, the same
+frame hashes as `takeback hash`, a clear message for a video the browser cannot decode, Cancel."""
+import collections
+import json
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from hashing import MAX_FRAMES
+
+from .conftest import CORPUS, PHOTOS, REPO, open_app, pick, review_entries, windows
+from .test_network import ALLOWED_GET
+
+VIDEO = CORPUS / "tmk-videos" / "chair-orig-22-sd-bar.mp4"
+PHOTO = PHOTOS / "mate__Aqua.jpg"
+MAX_FRAME_BITS = 8  # browser (Chromium's decoder) vs PyAV (FFmpeg's) for one frame: "a few bits"
+# A video's share of the POST body: at most MAX_FRAMES PDQ entries of ~110 bytes as the page
+# pretty-prints them, plus its digests.
+VIDEO_BODY_BOUND = MAX_FRAMES * 128 + 1024
+PHOTO_BODY_BOUND = 8 * 1024
+
+
+def hamming(a, b):
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+def make_video(path, codec, seconds, fps=2, size=(160, 120), audio=False):
+    """A small clip with PyAV: moving bars of colour, so that its frames differ; with `audio`,
+    also a silent AAC track (as phones record), which a browser might play without the video."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        if codec == "libx265":
+            stream.options = {"x265-params": "log-level=error"}
+        elif codec == "libvpx-vp9":
+            stream.options = {"deadline": "realtime", "cpu-used": "8"}
+        sound = out.add_stream("aac", rate=44100, layout="mono") if audio else None
+        if sound:
+            for n in range(seconds * 44100 // 1024):
+                frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 44100, n * 1024
+                for packet in sound.encode(frame):
+                    out.mux(packet)
+            for packet in sound.encode():
+                out.mux(packet)
+        y, x = np.mgrid[0:size[1], 0:size[0]]
+        for n in range(seconds * fps):
+            rgb = np.stack([(x * 3 + n * 17) % 256, (y * 5 + n * 29) % 256, ((x ^ y) + n * 7) % 256], -1).astype(np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def server_frames(path):
+    """{time: pdq hex} of the frames `takeback hash` keeps, as hashing.FrameHashes keeps them."""
+    from hashing import FrameHashes
+    from takeback.decode import video_frames
+
+    frames = FrameHashes()
+    for time, _number, pixels in video_frames(path)[1]:
+        frames.add(time, pixels)
+    return {round(t, 6): r.hash.hex() for t, r in frames.frames}
+
+
+def test_video_with_a_photo_agrees_with_takeback_hash_and_sends_only_hashes(phone, server):
+    if not VIDEO.is_file():
+        pytest.fail("the test corpus is missing: %s" % VIDEO)
+    takeback = Path(sys.executable).with_name("takeback")
+    cli = subprocess.Popen([str(takeback), "hash", str(VIDEO)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    context, recorder = phone
+    page = context.new_page()
+    open_app(page)
+    page.click("#start")
+    pick(page, [VIDEO, PHOTO])
+    assert page.eval_on_selector_all("#file-list li", "els => els.map(e => e.dataset.state)") == ["done", "done"]
+    assert page.locator("#cancel").is_hidden()
+    page.click("#to-review")
+    entries = review_entries(page)
+    assert [name for name, _ in entries] == [VIDEO.name, PHOTO.name]
+    assert page.locator("#review-list li canvas").count() == 2
+    record = entries[0][1]
+    assert record["media"] == "video"
+    times = json.loads(page.get_attribute("#review-list li:first-child", "data-times"))
+    shown = page.evaluate("() => document.getElementById('review-body').textContent")
+    page.click("#submit")
+    page.wait_for_selector("#screen-receipt:not([hidden])")
+
+    # The CLI prints the same record shape, with equal digests.
+    out, _ = cli.communicate(timeout=120)
+    assert cli.returncode == 0
+    cli_record = json.loads(out)
+    assert cli_record["media"] == "video"
+    assert record["hashes"][-2:] == cli_record["hashes"][-2:]
+    assert [h["type"] for h in record["hashes"][-2:]] == ["md5", "sha256"]
+
+    # Frame by frame: the browser's kept frames against the server's, by time.
+    pdq = [h["value"] for h in record["hashes"] if h["type"] == "pdq"]
+    assert len(pdq) == len(times) > 10
+    browser = {round(t, 6): value for t, value in zip(times, pdq)}
+    theirs = server_frames(VIDEO)
+    common = sorted(set(browser) & set(theirs))
+    distances = collections.Counter(hamming(browser[t], theirs[t]) for t in common)
+    print("\nvideo %s: %d browser frames, %d server frames, %d at the same times" % (
+        VIDEO.name, len(browser), len(theirs), len(common)))
+    print("PDQ bits differing per frame, browser vs takeback hash: %s" % dict(sorted(distances.items())))
+    print("kept on one side only (near-repeat dropped on the other): %s" % sorted(set(browser) ^ set(theirs)))
+    assert len(common) >= 0.9 * max(len(browser), len(theirs))
+    assert max(distances) <= MAX_FRAME_BITS
+    # A frame kept on one side only still has a close twin on the other.
+    for t in set(browser) - set(theirs):
+        assert min(hamming(browser[t], v) for v in theirs.values()) <= MAX_FRAME_BITS + 4, t
+
+    # The network audit, as for photos.
+    assert recorder.foreign == []
+    posts = recorder.non_get()
+    assert [(r.method, urlsplit(r.url).path) for r in posts] == [("POST", "/api/v1/cases")]
+    body = posts[0].post_data_buffer
+    assert body.decode() == shown
+    print("POST body: %d bytes for a video of %d frame hashes and a photo" % (len(body), len(pdq)))
+    assert len(body) < VIDEO_BODY_BOUND + PHOTO_BODY_BOUND
+    sent = json.loads(body)
+    assert [item["media"] for item in sent["items"]] == ["video", "image"]
+    for item in sent["items"]:
+        assert set(item) == {"media", "hashes"}
+    for path in (VIDEO, PHOTO):
+        probes = windows(path.read_bytes())
+        assert len(probes) > 300
+        assert [p for p in probes if p in body] == [], path.name
+    for r in recorder.requests:
+        if r.method == "GET" and not r.url.startswith("blob:"):
+            parts = urlsplit(r.url)
+            assert ALLOWED_GET.match(parts.path) and not parts.query, r.url
+
+
+def test_hevc_video_gets_a_clear_message_and_is_not_sent(phone, tmp_path):
+    hevc = make_video(tmp_path / "iphone.mov", "libx265", seconds=2, audio=True)
+    context, recorder = phone
+    page = context.new_page()
+    open_app(page)
+    page.click("#start")
+    pick(page, [hevc, PHOTO])
+    states = page.eval_on_selector_all("#file-list li", "els => els.map(e => [e.dataset.state, e.innerText])")
+    assert [s for s, _ in states] == ["error", "done"]
+    message = states[0][1]
+    assert "HEVC (H.265)" in message and "Most Compatible" in message and "another browser" in message
+    page.click("#lang")
+    message = page.inner_text("#file-list li:first-child .message")
+    assert "HEVC (H.265)" in message and "Más compatible" in message
+    page.click("#lang")
+    page.click("#to-review")
+    assert [name for name, _ in review_entries(page)] == [PHOTO.name]
+    page.click("#submit")
+    page.wait_for_selector("#screen-receipt:not([hidden])")
+    sent = json.loads(recorder.non_get()[0].post_data_buffer)
+    assert [item["media"] for item in sent["items"]] == ["image"]
+
+
+def test_cancel_stops_a_video_and_the_next_file_goes_on(phone, tmp_path):
+    long = make_video(tmp_path / "long.webm", "libvpx-vp9", seconds=400, fps=1)  # 200 frames to hash
+    context, _ = phone
+    page = context.new_page()
+    open_app(page)
+    page.click("#start")
+    pick(page, [long], settle=False)
+    page.wait_for_function("() => /Frame [1-9]\\d* of 200/.test(document.querySelector('#file-list li').innerText)")
+    page.click("#cancel")
+    page.wait_for_selector("#file-list li[data-state=error]")
+    assert "Stopped" in page.inner_text("#file-list li")
+    assert page.locator("#cancel").is_hidden()
+    pick(page, [PHOTO])
+    assert page.eval_on_selector_all("#file-list li", "els => els.map(e => e.dataset.state)") == ["error", "done"]
+    page.click("#to-review")
+    assert [name for name, _ in review_entries(page)] == [PHOTO.name]
