@@ -121,9 +121,9 @@ def pdq_hash(pixels):
         raise PdqError("image is %dx%d; PDQ needs at least %dx%d pixels" % (w, h, MIN_SIDE, MIN_SIDE))
     kx, ky = _block_size(w), _block_size(h)
     step = ROW_STEP if ky >= ROW_STEP_FROM else 1
-    grid = _block_luma(pixels, kx, ky, step)
-    rows_used = [len(range(y, min(h, y + ky), step)) for y in range(0, h, ky)]
-    row_weights = _block_weights(_tent_weights(h), rows_used, ky)
+    strips = [range(y, min(h, y + ky), step) for y in range(0, h, ky)]  # the rows each block row sums
+    grid = _block_luma(pixels, kx, strips)
+    row_weights = _block_weights(_tent_weights(h), [len(rows) for rows in strips], ky)
     col_weights = _block_weights(_tent_weights(w), [min(kx, w - x) for x in range(0, w, kx)], kx)
     columns = _sample_columns(grid, row_weights, col_weights)
     values = [_unsigned_lanes("Q", c.to_bytes(8 * SAMPLES, "little")) for c in columns]
@@ -158,8 +158,9 @@ def _rgba_rows(pixels, rows):
         yield buf
 
 
-def _block_luma(pixels, kx, ky, step):
-    """Sums of LUMA_SCALE * luma over blocks of kx x ky pixels (smaller at the right and bottom).
+def _block_luma(pixels, kx, strips):
+    """Sums of LUMA_SCALE * luma over blocks kx pixels wide, one row of blocks per strip
+    (a range of rows); blocks at the right edge may be narrower.
 
     A row is one integer with a 32-bit lane per pixel (R G B A bytes). Masking keeps R and B
     with 8 spare bits above each, so a strip of up to 16 rows adds up without carrying into a
@@ -174,22 +175,19 @@ def _block_luma(pixels, kx, ky, step):
     mask_lo = int.from_bytes(b"\xff\xff\x00\x00" * lanes, "little")
     ones = int.from_bytes(b"\x01\x00\x00\x00" * kx, "little")
     grid = []
-    h = pixels.height
-    used = [y for y in range(h) if (y % ky) % step == 0]
-    total = rb = 0
-    for y, row in zip(used, _rgba_rows(pixels, used)):
-        x = int.from_bytes(row, "little")
-        total += x
-        rb += x & mask_rb
-        if y + step >= min(h, (y // ky + 1) * ky):  # last used row of this strip
-            # total - rb is the sum of the G and A bytes alone; summed exactly, so the A
-            # bytes' overflow into the next lane never reaches that lane's G field.
-            g = total - rb
-            luma = LUMA_R * (rb & mask_lo) + LUMA_B * ((rb >> 16) & mask_lo) + LUMA_G * ((g >> 8) & mask_lo)
-            luma *= ones  # lane kx-1, 2kx-1, ... now holds the sum of its block
-            sums = _unsigned_lanes("I", luma.to_bytes(4 * lanes + 4, "little"))
-            grid.append(sums[kx - 1::kx][:gw])
-            total = rb = 0
+    for rows in strips:
+        total = rb = 0
+        for row in _rgba_rows(pixels, rows):
+            x = int.from_bytes(row, "little")
+            total += x
+            rb += x & mask_rb
+        # total - rb is the sum of the G and A bytes alone; summed exactly, so the A
+        # bytes' overflow into the next lane never reaches that lane's G field.
+        g = total - rb
+        luma = LUMA_R * (rb & mask_lo) + LUMA_B * ((rb >> 16) & mask_lo) + LUMA_G * ((g >> 8) & mask_lo)
+        luma *= ones  # lane kx-1, 2kx-1, ... now holds the sum of its block
+        sums = _unsigned_lanes("I", luma.to_bytes(4 * lanes + 4, "little"))
+        grid.append(sums[kx - 1::kx][:gw])
     return grid
 
 
@@ -272,9 +270,7 @@ def _sample_columns(grid, row_weights, col_weights):
     cut_rows = _lane_mask(gw, 64 - VERTICAL_SHIFT)
     transposed = array("Q", bytes(8 * SAMPLES * gw))  # value (row i, block column c) at c * 64 + i
     for i, (first, weights) in enumerate(row_weights):
-        acc = 0
-        for offset, wt in enumerate(weights):
-            acc += wt * packed[first + offset]
+        acc = _weighted_sum(weights, packed[first:first + len(weights)])
         transposed[i::SAMPLES] = _unsigned_lanes("Q", ((acc >> VERTICAL_SHIFT) & cut_rows).to_bytes(8 * gw, "little"))
     if sys.byteorder == "big":
         transposed.byteswap()
@@ -284,11 +280,17 @@ def _sample_columns(grid, row_weights, col_weights):
     cut_samples = _lane_mask(SAMPLES, 64 - HORIZONTAL_SHIFT)
     columns = []
     for first, weights in col_weights:
-        acc = 0
-        for offset, wt in enumerate(weights):
-            acc += wt * block_columns[first + offset]
+        acc = _weighted_sum(weights, block_columns[first:first + len(weights)])
         columns.append((acc >> HORIZONTAL_SHIFT) & cut_samples)
     return columns
+
+
+def _weighted_sum(weights, lines):
+    """sum(w * line): whole packed lines at once, each lane summed on its own."""
+    acc = 0
+    for weight, line in zip(weights, lines):
+        acc += weight * line
+    return acc
 
 
 def _lane_mask(lanes, bits):
@@ -342,9 +344,7 @@ def _dct16(columns, values):
     row_sums = [sum(row) for row in zip(*values)]
     sd = []  # sd[k][i] = sum_j S[i][j] * D[k][j]
     for d in _DCT_OFFSET:
-        acc = 0
-        for dj, column in zip(d, columns):
-            acc += dj * column
+        acc = _weighted_sum(d, columns)
         lanes = _unsigned_lanes("Q", acc.to_bytes(8 * SAMPLES, "little"))
         sd.append([v - _DCT_ONE * r for v, r in zip(lanes, row_sums)])
     # b[l][k] = sum_i D[l][i] * sd[k][i]
