@@ -14,23 +14,27 @@ def hamming(a, b):
     return bin(int(a, 16) ^ int(b, 16)).count("1")
 
 
-def test_browser_and_takeback_hash_agree(phone):
-    photos = corpus_photos()
+def hash_both_ways(phone, files, timeout):
+    """({file name: record}, {file name: record}): the files hashed in the browser and, in
+    its own process meanwhile, by `takeback hash`."""
     takeback = Path(sys.executable).with_name("takeback")
-    # The server side runs meanwhile, in its own process.
-    cli = subprocess.Popen([str(takeback), "hash", *map(str, photos)], cwd=REPO, stdout=subprocess.PIPE, text=True)
-
+    cli = subprocess.Popen([str(takeback), "hash", *map(str, files)], cwd=REPO, stdout=subprocess.PIPE, text=True)
     context, _ = phone
     page = context.new_page()
     open_app(page)
     page.click("#start")
-    pick(page, photos, timeout=400_000)
+    pick(page, files, timeout=timeout * 1000)
     page.click("#to-review")
     browser = {name: record for name, record in review_entries(page)}
-
-    out, _ = cli.communicate(timeout=400)
+    out, _ = cli.communicate(timeout=timeout)
     assert cli.returncode == 0
     server = {Path(row["path"]).name: row for row in map(json.loads, out.splitlines())}
+    return browser, server
+
+
+def test_browser_and_takeback_hash_agree(phone):
+    photos = corpus_photos()
+    browser, server = hash_both_ways(phone, photos, timeout=400)
     assert sorted(browser) == sorted(server) == sorted(p.name for p in photos)
 
     distances = collections.Counter()

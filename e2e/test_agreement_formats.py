@@ -1,14 +1,9 @@
 """Agreement on the decoding rules themselves: EXIF orientation, colour modes, transparency,
 WebP, PNG palettes and a GIF's first frame, browser vs `takeback hash`."""
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 from PIL import Image
 
-from .conftest import CORPUS, REPO, open_app, pick, review_entries
-from .test_agreement import MAX_PDQ_BITS, hamming
+from .conftest import CORPUS
+from .test_agreement import MAX_PDQ_BITS, hamming, hash_both_ways
 
 
 def make_gif(path):
@@ -24,19 +19,7 @@ def test_decoding_rules_agree(phone, tmp_path):
     gif = tmp_path / "animated.gif"
     make_gif(gif)
     files.append(gif)
-    takeback = Path(sys.executable).with_name("takeback")
-    cli = subprocess.Popen([str(takeback), "hash", *map(str, files)], cwd=REPO, stdout=subprocess.PIPE, text=True)
-
-    context, _ = phone
-    page = context.new_page()
-    open_app(page)
-    page.click("#start")
-    pick(page, files)
-    page.click("#to-review")
-    browser = {name: record for name, record in review_entries(page)}
-    out, _ = cli.communicate(timeout=300)
-    assert cli.returncode == 0
-    server = {Path(row["path"]).name: row for row in map(json.loads, out.splitlines())}
+    browser, server = hash_both_ways(phone, files, timeout=300)
 
     print("\nbrowser vs takeback hash (PDQ bits differing):")
     rows = []
