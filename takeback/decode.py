@@ -68,27 +68,26 @@ def image_pixels(path):
             with Image.open(path) as im:
                 im.seek(0)  # GIF, APNG, animated WebP: the first frame, as the browser shows it
                 im = ImageOps.exif_transpose(im)
-                rgb = _flatten_onto_white(im)
+                rgba = _flatten_onto_white(im)
     except UnidentifiedImageError:
         raise DecodeError("not an image format Takeback can decode") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise DecodeError("image has too many pixels to decode safely") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise DecodeError("cannot decode image: %s" % e) from None
-    if rgb.width == 0 or rgb.height == 0:
-        raise DecodeError("image has no pixels (%dx%d)" % rgb.size)
-    # RGBA, like the browser's canvas: hashing/ reads 4-byte pixels fastest.
-    return Pixels(rgb.width, rgb.height, rgb.convert("RGBA").tobytes(), "RGBA")
+    if rgba.width == 0 or rgba.height == 0:
+        raise DecodeError("image has no pixels (%dx%d)" % rgba.size)
+    return Pixels(rgba.width, rgba.height, rgba.tobytes(), "RGBA")
 
 
 def _flatten_onto_white(im):
+    """Opaque RGBA, like the browser's canvas (hashing/ also reads 4-byte pixels fastest)."""
     has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
     if not has_alpha:
-        return im.convert("RGB")
-    rgba = im.convert("RGBA")
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    white.alpha_composite(rgba)
-    return white.convert("RGB")
+        return im.convert("RGB").convert("RGBA")  # colour modes (CMYK, YCbCr...) as Pillow's RGB
+    white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+    white.alpha_composite(im.convert("RGBA"))
+    return white
 
 
 def video_frames(path, times_for=None):
@@ -96,7 +95,7 @@ def video_frames(path, times_for=None):
 
     The frame shown at time t is the last one whose timestamp is at or before t, as a
     browser's <video> shows after seeking to t. Frames are decoded in order (no seeking,
-    so no keyframe guesswork) and only the chosen ones are converted to RGB.
+    so no keyframe guesswork) and only the chosen ones are converted to RGBA.
     """
     import av
 
