@@ -7,27 +7,32 @@ is the caller's job: this package takes decoded pixels and file bytes.
 from .digests import DIGEST_TYPES, FileDigests, digest_chunks
 from .hashvalue import HashValue, hamming
 from .borders import trim_borders
-from .match import PDQ_MATCH_DISTANCE, can_match, record_distance, video_match, video_shares
-from .pdq import DIHEDRAL_NAMES, PdqError, PdqHash, pdq_hash
+from .match import PDQ_MATCH_DISTANCE, can_match, image_match, record_distance, video_match, video_shares
+from .pdq import DIHEDRAL_NAMES, LumaBlocks, PdqError, PdqHash, pdq_hash
 from .pixels import Pixels, PixelsError
+from .robust import enrol_hashes, query_hashes
 from .records import MEDIA_TYPES, SIGNAL_TYPES, WEAK_QUALITY, HashRecord, MediaRecord, RecordError
 from .video import MAX_FRAMES, FrameHashes, VideoError, frame_times, video_record
 
 
-def image_record(pixels, digests):
-    """The hash records of one photo: PDQ of its pixels, and the file's exact digests.
+def image_record(pixels, digests, query=False):
+    """The hash records of one photo: PDQ of its pixels, robust hashes, and the file's digests.
 
-    `digests` is FileDigests.hexdigests() (or the same dict) of the file's bytes.
+    `digests` is FileDigests.hexdigests() (or the same dict) of the file's bytes. A person
+    enrolling a photo sends its enrolment hashes; a platform checking an upload computes
+    the (fewer) query hashes instead (query=True).
     """
-    result = pdq_hash(pixels)
+    blocks = LumaBlocks(pixels)  # one pass over the pixels for every hash
+    result = blocks.pdq()
     hashes = [HashRecord("pdq", result.hash.hex(), result.quality)]
+    hashes += (query_hashes if query else enrol_hashes)(pixels, blocks, result)
     hashes += [HashRecord(name, digests[name]) for name in DIGEST_TYPES]
     return MediaRecord("image", hashes)
 
 
 __all__ = [
     "DIGEST_TYPES", "FileDigests", "digest_chunks", "HashValue", "hamming", "PDQ_MATCH_DISTANCE", "can_match",
-    "record_distance", "PdqError", "PdqHash", "pdq_hash", "DIHEDRAL_NAMES", "Pixels", "PixelsError", "MEDIA_TYPES",
+    "record_distance", "image_match", "enrol_hashes", "query_hashes", "PdqError", "PdqHash", "pdq_hash", "DIHEDRAL_NAMES", "Pixels", "PixelsError", "MEDIA_TYPES",
     "SIGNAL_TYPES", "WEAK_QUALITY", "HashRecord", "MediaRecord", "RecordError", "image_record",
     "video_match", "video_shares", "trim_borders", "MAX_FRAMES", "FrameHashes", "VideoError",
     "frame_times", "video_record",

@@ -1,11 +1,27 @@
 """The match rule: when does an enrolled hash record match a query hash record.
 
 Used by the backend's match API and by platforms on their own machines, so both decide alike.
+Which enrolled type may match which query type, and within how many bits, is data (RULES):
+a new hash type is a new row, never a change to how existing ones match.
 """
 from .records import HashRecord
 
 # Meta's recommended PDQ threshold: at most 31 of 256 bits differ.
 PDQ_MATCH_DISTANCE = 31
+# Windows (hashing.robust): calibrated on the corpus so that no different photo matches,
+# counting that each pair of photos compares up to 64 x 8 window pairs (docs/ROBUST.md).
+WINDOW_MATCH_DISTANCE = 31
+
+# (enrolled type, query type) -> the largest distance that is evidence of a match.
+RULES = {
+    ("pdq", "pdq"): PDQ_MATCH_DISTANCE,
+    ("pdq-dihedral", "pdq"): PDQ_MATCH_DISTANCE,  # a rotated or mirrored copy
+    ("pdq-window", "pdq-window"): WINDOW_MATCH_DISTANCE,  # a crop, a caption, padding, a sticker
+}
+
+# No rule ever lets two perceptual hashes further apart than this count as evidence (indexes
+# and evaluation tools use it to skip pairs that cannot match).
+LOOSEST_DISTANCE = max(RULES.values())
 
 
 def can_match(record):
@@ -16,23 +32,51 @@ def can_match(record):
     return not record.weak
 
 
-def record_distance(enrolled, query, max_distance=PDQ_MATCH_DISTANCE):
+def query_types(enrolled_type):
+    """The query hash types an enrolled hash of this type may match (exact types: itself)."""
+    return [q for e, q in RULES if e == enrolled_type] or [enrolled_type]
+
+
+def record_distance(enrolled, query, max_distance=None):
     """Distance if `query` matches `enrolled`, else None.
 
-    Exact digests match only when equal (distance 0). Perceptual hashes match within
-    max_distance bits, and never when either side is weak: a featureless image's hash
-    is too close to too many others to stand alone as evidence.
+    Exact digests match only when equal (distance 0). Perceptual hashes match when RULES
+    pairs their types, within its distance (max_distance, if given, replaces PDQ's 31 for
+    the pdq and pdq-dihedral rows), and never when either side is weak: a featureless
+    image's hash is too close to too many others to stand alone as evidence.
     """
     if not isinstance(enrolled, HashRecord) or not isinstance(query, HashRecord):
         raise TypeError("record_distance compares HashRecord values")
-    if enrolled.type != query.type:
-        return None
     if not enrolled.perceptual:
-        return 0 if enrolled.value == query.value else None
-    if not can_match(enrolled) or not can_match(query):
+        return 0 if enrolled.type == query.type and enrolled.value == query.value else None
+    limit = RULES.get((enrolled.type, query.type))
+    if limit is None or not can_match(enrolled) or not can_match(query):
         return None
+    if max_distance is not None and query.type == "pdq":
+        limit = max_distance
     distance = enrolled.hash_value() - query.hash_value()
-    return distance if distance <= max_distance else None
+    return distance if distance <= limit else None
+
+
+def image_match(enrolled, query, max_distance=None):
+    """Evidence if photo `query` matches enrolled photo `enrolled` (MediaRecords), else None.
+
+    A photo matches when any pair of their hashes does (record_distance). The evidence:
+    {"type": enrolled hash type, "query_type", "enrolled": i, "query": j (positions in the
+    records' hash lists), "distance", "pairs": how many pairs matched}, for the closest pair.
+    """
+    best, pairs = None, 0
+    for i, e in enumerate(enrolled.hashes):
+        for j, q in enumerate(query.hashes):
+            d = record_distance(e, q, max_distance)
+            if d is None:
+                continue
+            pairs += 1
+            if best is None or d < best["distance"]:
+                best = {"type": e.type, "query_type": q.type, "enrolled": i, "query": j, "distance": d}
+    if best is not None:
+        best["pairs"] = pairs
+    return best
 
 
 def video_shares(enrolled, query, max_distance=PDQ_MATCH_DISTANCE):
@@ -86,3 +130,4 @@ def video_match(enrolled, query, max_distance=PDQ_MATCH_DISTANCE):
     if frames < VIDEO_MIN_FRAMES or max(query_share, enrolled_share) < VIDEO_MIN_SHARE:
         return None
     return {"query_share": round(query_share, 4), "enrolled_share": round(enrolled_share, 4), "frames": frames}
+

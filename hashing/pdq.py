@@ -114,23 +114,43 @@ class PdqHash:
 
 def pdq_hash(pixels):
     """PDQ hash and quality of decoded pixels (a Pixels value)."""
-    if not isinstance(pixels, Pixels):
-        raise PdqError("pdq_hash() takes a Pixels value, got %s" % type(pixels).__name__)
-    w, h = pixels.width, pixels.height
-    if w < MIN_SIDE or h < MIN_SIDE:
-        raise PdqError("image is %dx%d; PDQ needs at least %dx%d pixels" % (w, h, MIN_SIDE, MIN_SIDE))
-    kx, ky = _block_size(w), _block_size(h)
-    step = ROW_STEP if ky >= ROW_STEP_FROM else 1
-    strips = [range(y, min(h, y + ky), step) for y in range(0, h, ky)]  # the rows each block row sums
-    grid = _block_luma(pixels, kx, strips)
-    row_weights = _block_weights(_tent_weights(h), [len(rows) for rows in strips], ky)
-    col_weights = _block_weights(_tent_weights(w), [min(kx, w - x) for x in range(0, w, kx)], kx)
-    columns = _sample_columns(grid, row_weights, col_weights)
-    values = [_unsigned_lanes("Q", c.to_bytes(8 * SAMPLES, "little")) for c in columns]
-    # Gradients sum over both directions, so quality can take the samples transposed.
-    quality = _quality(values, SAMPLE_SCALE)
-    dct = _dct16(columns, values)
-    return PdqHash(_bits_above_median(dct), quality, dct)
+    return LumaBlocks(pixels).pdq()
+
+
+class LumaBlocks:
+    """An image's luma summed in blocks: the one pass over its pixels, shared by every hash of it.
+
+    pdq() is the image's PDQ; samples(n) is the same filter sampled n x n (hashing.robust
+    takes its windows from a finer grid than PDQ's 64 x 64).
+    """
+
+    def __init__(self, pixels):
+        if not isinstance(pixels, Pixels):
+            raise PdqError("pdq_hash() takes a Pixels value, got %s" % type(pixels).__name__)
+        w, h = pixels.width, pixels.height
+        if w < MIN_SIDE or h < MIN_SIDE:
+            raise PdqError("image is %dx%d; PDQ needs at least %dx%d pixels" % (w, h, MIN_SIDE, MIN_SIDE))
+        self.width, self.height = w, h
+        self.kx, self.ky = _block_size(w), _block_size(h)
+        step = ROW_STEP if self.ky >= ROW_STEP_FROM else 1
+        strips = [range(y, min(h, y + self.ky), step) for y in range(0, h, self.ky)]  # the rows each block row sums
+        self.row_sizes = [len(rows) for rows in strips]
+        self.grid = _block_luma(pixels, self.kx, strips)
+
+    def samples(self, n):
+        """The n x n tent-filtered samples, as n integers (one per column) with a 64-bit lane per row."""
+        w, h = self.width, self.height
+        row_weights = _block_weights(_tent_weights(h, n), self.row_sizes, self.ky)
+        col_weights = _block_weights(_tent_weights(w, n), [min(self.kx, w - x) for x in range(0, w, self.kx)], self.kx)
+        return _sample_columns(self.grid, row_weights, col_weights, n)
+
+    def pdq(self):
+        columns = self.samples(SAMPLES)
+        values = [_unsigned_lanes("Q", c.to_bytes(8 * SAMPLES, "little")) for c in columns]
+        # Gradients sum over both directions, so quality can take the samples transposed.
+        quality = _quality(values, SAMPLE_SCALE)
+        dct = _dct16(columns, values)
+        return PdqHash(_bits_above_median(dct), quality, dct)
 
 
 def _block_size(side):
@@ -207,22 +227,23 @@ def _pack_lanes(values):
     return int.from_bytes(lanes.tobytes(), "little")
 
 
-def _tent_weights(n):
+def _tent_weights(n, samples=SAMPLES):
     """For each of the 64 sample positions along an axis of n pixels: (first, weights), the
     weight of pixels first, first+1, ... after the reference's two passes of its box filter.
 
     The reference's box filter of window F averages [o - (F - half), o + half - 1], clipped
     to the axis, with half = (F + 2) // 2; the sample at i is pixel (2i + 1) * n // 128.
+    For other sample counts the window scales alike (n / (2 * samples)).
     """
-    window = -(-n // JAROSZ_DIVISOR)
+    window = -(-n // (JAROSZ_DIVISOR * samples // SAMPLES))
     half = (window + 2) // 2
 
     def span(o):
         return max(0, o - (window - half)), min(n - 1, o + half - 1)
 
     out = []
-    for i in range(SAMPLES):
-        m = (2 * i + 1) * n // (2 * SAMPLES)
+    for i in range(samples):
+        m = (2 * i + 1) * n // (2 * samples)
         lo, hi = span(m)
         first, last = span(lo)[0], span(hi)[1]
         diff = [0.0] * (last - first + 2)
@@ -257,8 +278,8 @@ def _block_weights(tent, sizes, k):
     return out
 
 
-def _sample_columns(grid, row_weights, col_weights):
-    """The 64x64 filtered samples, as 64 integers (one per column) with a 64-bit lane per row.
+def _sample_columns(grid, row_weights, col_weights, samples=SAMPLES):
+    """The 64x64 (samples x samples) filtered samples, as integers (one per column) with a 64-bit lane per row.
 
     Both filter passes are weighted sums of whole lines as big integers: first of block
     rows (a lane per block column), then, after transposing, of block columns (a lane per
@@ -268,16 +289,16 @@ def _sample_columns(grid, row_weights, col_weights):
     gw = len(grid[0])
     packed = [_pack_lanes(row) for row in grid]
     cut_rows = _lane_mask(gw, 64 - VERTICAL_SHIFT)
-    transposed = array("Q", bytes(8 * SAMPLES * gw))  # value (row i, block column c) at c * 64 + i
+    transposed = array("Q", bytes(8 * samples * gw))  # value (row i, block column c) at c * 64 + i
     for i, (first, weights) in enumerate(row_weights):
         acc = _weighted_sum(weights, packed[first:first + len(weights)])
-        transposed[i::SAMPLES] = _unsigned_lanes("Q", ((acc >> VERTICAL_SHIFT) & cut_rows).to_bytes(8 * gw, "little"))
+        transposed[i::samples] = _unsigned_lanes("Q", ((acc >> VERTICAL_SHIFT) & cut_rows).to_bytes(8 * gw, "little"))
     if sys.byteorder == "big":
         transposed.byteswap()
     flat = transposed.tobytes()
-    line = 8 * SAMPLES
+    line = 8 * samples
     block_columns = [int.from_bytes(flat[c * line:(c + 1) * line], "little") for c in range(gw)]
-    cut_samples = _lane_mask(SAMPLES, 64 - HORIZONTAL_SHIFT)
+    cut_samples = _lane_mask(samples, 64 - HORIZONTAL_SHIFT)
     columns = []
     for first, weights in col_weights:
         acc = _weighted_sum(weights, block_columns[first:first + len(weights)])

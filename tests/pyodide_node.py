@@ -8,14 +8,15 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "tests" / "pyodide_runner.mjs"
 
 
-def run_in_pyodide(items, repeat=1):
+def run_in_pyodide(items, repeat=1, robust=False):
     """items: dicts with pixels (hashing.Pixels) and optionally file (a path).
 
-    Returns the Pyodide Python version and, per item, pdq, quality, dihedral, digests, seconds.
+    Returns the Pyodide Python version and, per item, pdq, quality, dihedral, digests, seconds,
+    and with robust=True the enrol and query hash records (hashing.robust) as JSON.
     """
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        job = {"hashing_dir": str(ROOT / "hashing"), "repeat": repeat, "items": []}
+        job = {"hashing_dir": str(ROOT / "hashing"), "repeat": repeat, "robust": robust, "items": []}
         for i, item in enumerate(items):
             pixels = item["pixels"]
             path = tmp / ("%d.pixels" % i)

@@ -22,7 +22,7 @@ job.items.forEach((item, i) => {
 pyodide.globals.set("job_json", JSON.stringify(job));
 const out = pyodide.runPython(`
 import json, sys, time
-from hashing import Pixels, FileDigests, pdq_hash, trim_borders
+from hashing import Pixels, FileDigests, pdq_hash, trim_borders, enrol_hashes, query_hashes
 job = json.loads(job_json)
 results = []
 for i, item in enumerate(job["items"]):
@@ -38,6 +38,9 @@ for i, item in enumerate(job["items"]):
     entry = {"pdq": result.hash.hex(), "quality": result.quality, "seconds": seconds,
              "dihedral": {k: v.hex() for k, v in result.dihedral().items()},
              "trimmed": [trimmed.width, trimmed.height, pdq_hash(trimmed).hash.hex()]}
+    if job.get("robust"):
+        entry["enrol"] = [h.to_json() for h in enrol_hashes(pixels)]
+        entry["query"] = [h.to_json() for h in query_hashes(pixels)]
     if item.get("file"):
         digests = FileDigests()
         with open("/job/%d.file" % i, "rb") as f:

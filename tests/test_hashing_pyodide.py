@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from hashing import FileDigests, pdq_hash, trim_borders
+from hashing import FileDigests, enrol_hashes, pdq_hash, query_hashes, trim_borders
 from takeback.decode import video_frames
 from tests.corpus import CORPUS, reference_pixels
 from tests.pyodide_node import ROOT, run_in_pyodide
@@ -37,7 +37,7 @@ def both_runtimes():
     # A video frame with pillarbox bars, for trimming.
     video = CORPUS / "tmk-videos" / "chair-orig-22-sd-bar.mp4"
     items.append({"pixels": video_frames(video)[1][3][2], "file": video})
-    version, results = run_in_pyodide(items)
+    version, results = run_in_pyodide(items, robust=True)
     return version, items, results
 
 
@@ -62,5 +62,8 @@ def test_identical_bits_in_cpython_and_pyodide(both_runtimes):
         assert theirs["digests"] == digests.hexdigests(), path
         trimmed = trim_borders(item["pixels"])
         assert theirs["trimmed"] == [trimmed.width, trimmed.height, pdq_hash(trimmed).hash.hex()], path
+        # The robust hashes (windows, content box, rotations/flips) on both sides.
+        assert theirs["enrol"] == [h.to_json() for h in enrol_hashes(item["pixels"])], path
+        assert theirs["query"] == [h.to_json() for h in query_hashes(item["pixels"])], path
     assert len(sizes) >= 8
     assert results[-1]["trimmed"][0] < items[-1]["pixels"].width  # the bars were found
