@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: run test setup bench bench-match bench-video chromium clean
+.PHONY: run test setup bench bench-match bench-video eval-robustness chromium clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 
@@ -67,6 +67,15 @@ bench-web: setup chromium frontend
 # (the app in headless Chromium hashing a 2-minute 720p clip). A few minutes.
 bench-video: setup chromium frontend
 	$(PY) -m e2e.bench_video
+
+# Figures, not pass/fail: how many edited copies of the corpus photos (crops, emoji, stickers,
+# captions, rotations, screenshots, filters...) still match, by plain PDQ and by the robust
+# hashes; false matches; hash counts, seconds and bytes. Debian's colour emoji font draws the
+# emoji. A few minutes; ARGS="--limit 5" for a quick run, ARGS="--json FILE" for every result.
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+eval-robustness: setup
+	@test -f $(EMOJI_FONT) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji; }
+	$(PY) -m tests.eval_robustness $(ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules $(STAMPS) frontend/dist instance

@@ -38,14 +38,16 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def create_app(test_config=None):
+    from .api import BODY_LIMIT
+
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(
         FRONTEND_DIST=os.path.join(os.path.dirname(os.path.dirname(__file__)), "frontend", "dist"),
         SQLALCHEMY_DATABASE_URI=database_url(os.environ.get("DATABASE_URL"), app.instance_path),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        BODY_LIMIT=256 * 1024,            # API bodies: hash records are small
-        MAX_CONTENT_LENGTH=256 * 1024 + 1,  # Werkzeug's cap on reading; see api.json_body
+        BODY_LIMIT=BODY_LIMIT,            # API bodies: 2 MiB (see backend.api.BODY_LIMIT)
+        MAX_CONTENT_LENGTH=BODY_LIMIT + 1,  # Werkzeug's cap on reading; see api.json_body
         MAX_ITEMS_PER_CASE=100,
         PDQ_MATCH_DISTANCE=int(os.environ.get("PDQ_MATCH_DISTANCE", "31")),
         PIN_SCRYPT_N=2**14,      # scrypt cost of a PIN verifier (tests lower it to run fast)

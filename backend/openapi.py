@@ -2,8 +2,11 @@
 from flask import Blueprint
 
 from hashing import MEDIA_TYPES, SIGNAL_TYPES
+from hashing.match import RULES
 from hashing.records import MAX_HASHES_PER_MEDIA
+from takeback.index import MAX_DISTANCE
 
+from .api import BODY_LIMIT
 from .models import OUTCOMES
 
 bp = Blueprint("docs", __name__)
@@ -98,7 +101,7 @@ SCHEMAS = {
         "required": ["id", "type", "value", "quality", "media", "status", "updated", "not_violating"],
         "properties": {
             "id": {"type": "integer", "minimum": 1},
-            "type": {"type": "string"},
+            "type": {"type": "string", "description": "A hash type (%s); new types may appear." % ", ".join(SIGNAL_TYPES)},
             "value": _HEX,
             "quality": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
             "media": {"type": "string", "enum": list(MEDIA_TYPES)},
@@ -119,7 +122,7 @@ SCHEMAS = {
         "type": "object", "additionalProperties": False, "required": ["hashes"],
         "properties": {
             "hashes": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _ref("HashRecord")},
-            "max_distance": {"type": "integer", "minimum": 0, "maximum": 31},
+            "max_distance": {"type": "integer", "minimum": 0, "maximum": MAX_DISTANCE},
         },
     },
     "MatchResults": {
@@ -148,7 +151,8 @@ SCHEMAS = {
 SCHEMAS["Match"] = {
     "type": "object",
     "required": SCHEMAS["FeedEntry"]["required"] + ["distance"],
-    "properties": dict(SCHEMAS["FeedEntry"]["properties"], distance={"type": "integer", "minimum": 0, "maximum": 31}),
+    "properties": dict(SCHEMAS["FeedEntry"]["properties"],
+                       distance={"type": "integer", "minimum": 0, "maximum": MAX_DISTANCE}),
     "additionalProperties": False,
 }
 
@@ -157,7 +161,7 @@ _PIN = {"name": "X-Case-PIN", "in": "header", "required": True, "schema": {"type
 _CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _COMMON_ERRORS = {
     "400": _error("Malformed JSON or a field that breaks the schema (detail names it)."),
-    "413": _error("Body over 256 KiB, refused before it is read."),
+    "413": _error("Body over %d MiB, refused before it is read." % (BODY_LIMIT // 2**20)),
     "415": _error("Content-Type is not application/json."),
 }
 _PARTNER_ERRORS = {"401": _error("Missing, wrong or revoked partner token.")}
@@ -208,8 +212,13 @@ SPEC = {
         }},
         "/api/v1/partner/match": {"post": {
             "summary": "Match up to 1,000 hash records against the active entries.",
-            "description": "Digests match by equality; PDQ within max_distance bits (default 31); "
-                           "a weak PDQ (quality < 50) never matches. Results are in query order.",
+            "description": "Digests match by equality. Perceptual hashes match the enrolled types the match "
+                           "rules pair them with (hashing.match.RULES): %s. max_distance (default 31) replaces "
+                           "the distance of the rows for a query of type pdq. A weak hash (quality < 50) never "
+                           "matches. Results are in query order, nearest first; each match's type is the "
+                           "enrolled entry's." % "; ".join(
+                               "a query %s matches an enrolled %s within %d bits" % (q, e, d)
+                               for (e, q), d in RULES.items()),
             "security": [{"partnerToken": []}],
             "requestBody": dict(required=True, **_json(_ref("MatchQuery"))),
             "responses": dict({"200": dict(description="Matches per query.", **_json(_ref("MatchResults")))},

@@ -175,10 +175,15 @@ def withdraw(case_id, numbers=None):
 
 
 def feed_after(seq, limit, type_=None):
-    """Feed entries changed after change sequence `seq`, oldest change first."""
+    """Feed entries changed after change sequence `seq`, oldest change first.
+
+    `type_`: only entries of this hash type, or of these types (a list or tuple).
+    """
     query = select(FeedEntry).where(FeedEntry.seq > seq)
-    if type_ is not None:
+    if isinstance(type_, str):
         query = query.where(FeedEntry.type == type_)
+    elif type_ is not None:
+        query = query.where(FeedEntry.type.in_(list(type_)))
     return list(db.session.scalars(query.order_by(FeedEntry.seq).limit(limit)))
 
 

@@ -51,7 +51,7 @@ MIME = {
 }
 
 # Files at the top of dist/ that may be fetched by name, and their caching.
-ROOT_FILES = {"sw.js": REVALIDATE, "favicon.svg": "public, max-age=86400", "asset-manifest.json": REVALIDATE}
+ROOT_FILES = {"sw.js": REVALIDATE, "favicon.svg": "public, max-age=86400"}
 
 _lock = threading.Lock()
 _digests = {}  # path -> ((mtime_ns, size), sha256)
@@ -145,6 +145,13 @@ def assets(name):
 def pyodide(name):
     # Under the Pyodide version; the trimmed standard library carries its own content hash.
     return _serve("pyodide/" + name, IMMUTABLE)
+
+
+@bp.get("/.well-known/takeback-manifest.json")
+def manifest():
+    # The build's list of every served file with its SHA-256, its commit and Pyodide version:
+    # what `takeback audit` compares a deployment with (docs/AUDIT.md).
+    return _serve("takeback-manifest.json", REVALIDATE)
 
 
 @bp.get("/<name>")

@@ -53,4 +53,8 @@ def test_every_screen_passes_axe(phone, tmp_path):
     assert page.evaluate("() => document.documentElement.lang") == "es"
     problems["status (es)"] = serious(page, "status (es)")
 
+    page.click("#to-sent")
+    page.wait_for_selector("#screen-sent:not([hidden])")
+    problems["sent (es)"] = serious(page, "sent (es)")
+
     assert {k: v for k, v in problems.items() if v} == {}

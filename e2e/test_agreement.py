@@ -39,6 +39,7 @@ def test_browser_and_takeback_hash_agree(phone):
 
     distances = collections.Counter()
     quality_gaps = collections.Counter()
+    robust = collections.Counter()  # the robust hashes, position by position
     worst = []
     for name in sorted(server):
         b = {h["type"]: h for h in browser[name]["hashes"]}
@@ -49,9 +50,17 @@ def test_browser_and_takeback_hash_agree(phone):
         quality_gaps[abs(b["pdq"]["quality"] - s["pdq"]["quality"])] += 1
         if d:
             worst.append((d, name))
+        b_all, s_all = browser[name]["hashes"], server[name]["hashes"]
+        if [h["type"] for h in b_all] != [h["type"] for h in s_all]:
+            robust["different windows"] += 1  # a content box found on one side only
+        else:
+            for bh, sh in zip(b_all, s_all):
+                if bh["type"] in ("pdq-window", "pdq-dihedral"):
+                    robust[hamming(bh["value"], sh["value"]) // 4 * 4] += 1
     print("\nPDQ bits differing, browser vs takeback hash, %d photos:" % len(server))
     for d in sorted(distances):
         print("  %d bits: %d" % (d, distances[d]))
     print("quality difference: %s" % dict(sorted(quality_gaps.items())))
     print("differing: %s" % sorted(worst, reverse=True)[:10])
+    print("robust hashes (windows, rotations/flips), bits differing in bins of 4: %s" % dict(sorted(robust.items(), key=str)))
     assert max(distances) <= MAX_PDQ_BITS, sorted(worst, reverse=True)[:5]

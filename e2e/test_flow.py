@@ -33,7 +33,9 @@ def test_whole_flow(phone, server, tmp_path):
     assert [name for name, _ in entries] == FLOW_PHOTOS
     for _, record in entries:
         assert record["media"] == "image"
-        assert [h["type"] for h in record["hashes"]] == ["pdq", "md5", "sha256"]
+        types = [h["type"] for h in record["hashes"]]  # PDQ, the robust hashes, the digests
+        assert types[0] == "pdq" and types[-2:] == ["md5", "sha256"]
+        assert set(types[1:-2]) == {"pdq-window", "pdq-dihedral"} and types.count("pdq-dihedral") == 7
         assert all(set(h["value"]) <= HEX for h in record["hashes"])
     assert page.locator("#review-list li canvas").count() == 3
     page.get_by_role("button", name="Remove photo 2").click()

@@ -15,7 +15,7 @@ def client(frontend_dist):
 
 
 def asset_paths(dist):
-    manifest = json.loads((dist / "asset-manifest.json").read_text())
+    manifest = json.loads((dist / "takeback-manifest.json").read_text())
     return sorted(manifest["files"])
 
 
@@ -29,6 +29,19 @@ def test_every_file_of_the_app_has_the_strict_csp(client, frontend_dist):
     for part in ("default-src 'none'", "script-src 'self' 'wasm-unsafe-eval'", "connect-src 'self'", "frame-ancestors 'none'"):
         assert part in APP_CSP
     assert "unsafe-inline" not in APP_CSP and "unsafe-eval'" not in APP_CSP.replace("wasm-unsafe-eval'", "")
+
+
+def test_the_manifest_is_published(client, frontend_dist):
+    response = client.get("/.well-known/takeback-manifest.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["Content-Security-Policy"] == APP_CSP
+    manifest = response.get_json()
+    assert manifest["pyodide"] and manifest["commit"]
+    for path, digest in manifest["files"].items():
+        assert hashlib.sha256((frontend_dist / path).read_bytes()).hexdigest() == digest, path
+    assert client.get("/takeback-manifest.json").status_code == 404  # one address only
 
 
 def test_no_inline_script_or_style_in_the_page(client):

@@ -28,6 +28,7 @@ from operator import mul, sub
 from .pdq import (
     DIHEDRAL_NAMES, SAMPLE_SCALE, LumaBlocks, _bits_above_median, _lane_mask, _pack_lanes, _unsigned_lanes, _weighted_sum,
 )
+from .keypoints import keypoints
 from .records import HashRecord
 
 ENROL_BUDGET = 64
@@ -40,58 +41,59 @@ WEIGHT_BITS = 16  # fixed-point precision of the resampling weights
 DCT_BITS = 24
 
 
-def _crops():
-    """Windows (x0, y0, x1, y1 as shares of the width and height) a crop of the photo lands near.
-
-    PDQ bits survive only ~2% misalignment, so windows cannot cover every crop: they sit
-    where crops are likeliest. Centred crops at every 5% of the side (most crops keep the
-    subject in the middle); the corners and edge midpoints at 90/80/70%; crops of one side
-    only (the aspect ratio changes: a landscape photo cut to a portrait frame).
-    """
-    out = [(m, m, 1 - m, 1 - m) for m in (0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2)]
-    for size in (0.9, 0.8, 0.7):
-        offsets = (0.0, (1 - size) / 2, 1 - size)
-        out += [(x, y, x + size, y + size) for y in offsets for x in offsets if (x, y) != (offsets[1],) * 2]
-    for size in (0.85, 0.7):
-        offsets = (0.0, (1 - size) / 2, 1 - size)
-        out += [(x, 0.0, x + size, 1.0) for x in offsets]
-        out += [(0.0, y, 1.0, y + size) for y in offsets]
-    return out
+def _centred():
+    """Centred crops at every 2.5% of the side, 5% to 40% of the area: a centred crop of the
+    photo lands within PDQ's ~2% tolerance of one of them."""
+    return [(m, m, 1 - m, 1 - m) for m in (0.025, 0.05, 0.075, 0.1, 0.125, 0.15)]
 
 
 WHOLE = (0.0, 0.0, 1.0, 1.0)
-BANDS = [(0.0, 0.2, 1.0, 0.8), (0.15, 0.15, 0.85, 0.85)]  # without meme text; without corner stickers
-ENROL_WINDOWS = [WHOLE] + BANDS + _crops()
-QUERY_WINDOWS = [WHOLE] + BANDS
+BAND = (0.0, 0.2, 1.0, 0.8)  # without meme text at the top and bottom
+INNER = (0.15, 0.15, 0.85, 0.85)  # without stickers in the corners
+ENROL_WINDOWS = [WHOLE, BAND, INNER] + _centred()
+
+# Windows spanned by pairs of keypoints (hashing.keypoints): a crop keeps most of the photo's
+# blobs where they were in the picture, so a window placed by two of them is found again.
+ENROL_KEYPOINTS = 12  # the enrolled photo's pairs come from its 12 strongest keypoints...
+QUERY_KEYPOINTS = 4  # ...the upload's from its 4 strongest
+PAIR_SPAN = 1.2  # a pair's window: a square PAIR_SPAN times their distance across, centred between them
+MIN_PAIR = 0.15  # pairs closer than this share of the longer side span too little to hash
 
 
 def enrol_hashes(pixels, blocks=None, pdq=None):
-    """The extra hash records of a photo a person enrols: windows, content box, rotations/flips."""
+    """The extra hash records of a photo a person enrols: windows, keypoint pairs, rotations/flips."""
     blocks = blocks or LumaBlocks(pixels)
     pdq = pdq or blocks.pdq()
     grid = _Grid(blocks)
-    windows = list(ENROL_WINDOWS)
     box = grid.content_box()
+    windows = list(ENROL_WINDOWS)
     if box != WHOLE:
         windows.append(box)
-    out = [HashRecord("pdq-window", h.hex(), q) for h, q in (grid.window_hash(w) for w in windows)]
+    windows += grid.pair_windows(box, ENROL_KEYPOINTS)
+    room = ENROL_BUDGET - (len(DIHEDRAL_NAMES) - 1)
+    out = _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in map(grid.window_hash, windows)])[:room]
     variants = pdq.dihedral()
     out += [HashRecord("pdq-dihedral", variants[name].hex(), pdq.quality) for name in DIHEDRAL_NAMES[1:]]
-    return _distinct(out)[:ENROL_BUDGET]
+    return _distinct(out)
 
 
 def query_hashes(pixels, blocks=None, pdq=None):
-    """The extra hash records of an upload a platform checks: whole, mirrored, content box, middle parts."""
+    """The extra hash records of an upload a platform checks: the whole upload; its content box
+    (without borders, padding or caption bars) if it has one; the box's middle band and mirror
+    image; windows of keypoint pairs in the box."""
     blocks = blocks or LumaBlocks(pixels)
     grid = _Grid(blocks)
     box = grid.content_box()
-    whole, quality = grid.window_hash(WHOLE, mirror=True)
-    out = [HashRecord("pdq-window", h.hex(), q) for h, q in (grid.window_hash(w) for w in QUERY_WINDOWS)]
-    out.append(HashRecord("pdq-window", whole.hex(), quality))
-    if box != WHOLE:
-        inner = _inside(box, BANDS[0])
-        out += [HashRecord("pdq-window", h.hex(), q) for h, q in (grid.window_hash(w) for w in (box, inner))]
-    return _distinct(out)[:QUERY_BUDGET]
+    windows = [WHOLE] + ([box] if box != WHOLE else []) + [_inside(box, BAND)]
+    out = [grid.window_hash(w) for w in windows] + [grid.window_hash(box, mirror=True)]
+    out += map(grid.window_hash, grid.pair_windows(box, QUERY_KEYPOINTS))
+    return _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in out])[:QUERY_BUDGET]
+
+
+def _halve(values):
+    """The grid at half the resolution: the mean of each 2 x 2 cells (a last odd row or column dropped)."""
+    pairs = [list(map(int.__add__, a, b)) for a, b in zip(values[0::2], values[1::2])]
+    return [[(a + b) >> 2 for a, b in zip(row[0::2], row[1::2])] for row in pairs]
 
 
 def _inside(box, window):
@@ -132,6 +134,7 @@ class _Grid:
 
     def __init__(self, blocks):
         self.columns = blocks.samples(GRID)  # column j: a 64-bit lane per row
+        self.width, self.height = blocks.width, blocks.height
         self._values = None
 
     def values(self):
@@ -159,6 +162,36 @@ class _Grid:
             packed.append(acc)
             samples.append(_unsigned_lanes("Q", acc.to_bytes(8 * SIDE, "little")))
         return _bits_above_median(_dct(packed, samples)), _quality(samples)
+
+    def pair_windows(self, box, count):
+        """Windows (shares of the image) spanned by pairs of the `count` strongest keypoints in
+        `box`, the pairs of the strongest first: (0, 1), (0, 2), (1, 2), (0, 3), ..."""
+        x0, y0, x1, y1 = box
+        c0, c1 = int(x0 * GRID), max(int(x0 * GRID) + 1, round(x1 * GRID))
+        r0, r1 = int(y0 * GRID), max(int(y0 * GRID) + 1, round(y1 * GRID))
+        values = _halve([row[c0:c1] for row in self.values()[r0:r1]])  # blobs need no finer grid
+        if len(values) < 12 or len(values[0]) < 12:
+            return []
+        columns = [_pack_lanes(c) for c in zip(*values)]
+        # The region's pixels: the cells' share of the image's.
+        w, h = self.width * (c1 - c0) / GRID, self.height * (r1 - r0) / GRID
+        points = [(x0 + px * (c1 - c0) / GRID, y0 + py * (r1 - r0) / GRID)
+                  for px, py in keypoints(values, columns, w, h, count)]
+        out = []
+        for j in range(1, len(points)):
+            for i in range(j):
+                (xa, ya), (xb, yb) = points[i], points[j]
+                dx, dy = (xa - xb) * self.width, (ya - yb) * self.height
+                d = math.sqrt(dx * dx + dy * dy)  # correctly rounded everywhere, unlike pow()
+                if d < MIN_PAIR * max(w, h):
+                    continue
+                half = PAIR_SPAN * d / 2
+                cx, cy = (xa + xb) / 2 * self.width, (ya + yb) / 2 * self.height
+                window = ((cx - half) / self.width, (cy - half) / self.height,
+                          (cx + half) / self.width, (cy + half) / self.height)
+                if window[0] >= x0 and window[1] >= y0 and window[2] <= x1 and window[3] <= y1:
+                    out.append(window)
+        return out
 
     def content_box(self):
         """The picture without uniform borders, padding, status bars or caption bars (shares of the image)."""

@@ -13,7 +13,8 @@ no more. Two layouts, chosen by size at each rebuild:
   470 MB offsets table whatever the size; about n / 3,100,000 candidates per query, so a
   query at 10 million hashes checks ~3,200 rows instead of ~41,000.
 
-Used by the server (kept in sync with the feed) and by platforms on their own machines.
+Used by the server (kept in sync with the feed) and by platforms on their own machines,
+through RuleIndex: one PdqIndex per enrolled perceptual type of hashing.match.RULES.
 Additions after the last build sit in a small unindexed tail that is scanned directly;
 removals are tombstones; when either grows the structure is rebuilt.
 """
@@ -310,3 +311,96 @@ class PdqIndex:
         positions += np.arange(len(positions))
         return self._postings[positions], per_query
 
+
+
+class RuleIndex:
+    """One PdqIndex per enrolled perceptual hash type of the match rules (hashing.match.RULES).
+
+    The rules say which enrolled type a query type may match, and within how many bits:
+    ("pdq", "pdq") and ("pdq-dihedral", "pdq") at PDQ's 31, ("pdq-window", "pdq-window") at
+    the windows' own distance. A query hash is looked up in the index of every enrolled type
+    its type is paired with, at that row's distance; `max_distance`, when given, replaces the
+    distance of the rows whose query type is "pdq", exactly as hashing.record_distance does.
+    The index only proposes candidates; callers confirm each with record_distance.
+
+    Keys are unique across types (feed entry ids). The rules are read when the index is made:
+    a rule this index cannot serve (a distance beyond MAX_DISTANCE, or a hash that is not 256
+    bits) is an error here, never a match silently missed later.
+    """
+
+    def __init__(self, rules=None, layout=None):
+        from hashing import SIGNAL_TYPES
+        from hashing import match as match_rule
+
+        rules = dict(match_rule.RULES if rules is None else rules)
+        for (enrolled, query), limit in rules.items():
+            signals = [SIGNAL_TYPES.get(enrolled), SIGNAL_TYPES.get(query)]
+            if not all(s is not None and s.perceptual and s.bits == 256 for s in signals):
+                raise ValueError("match rule (%r, %r): the index holds 256-bit perceptual hashes only"
+                                 % (enrolled, query))
+            if not 0 <= limit <= MAX_DISTANCE:
+                raise ValueError(
+                    "match rule (%r, %r) allows %d bits, but takeback.index.PdqIndex finds matches only up to "
+                    "MAX_DISTANCE = %d bits: widen the index's layouts before raising a rule's distance"
+                    % (enrolled, query, limit, MAX_DISTANCE))
+        self.rules = rules
+        self.layout = layout
+        self.indexes = {t: PdqIndex(layout) for t in dict.fromkeys(e for e, _ in rules)}
+
+    @property
+    def types(self):
+        """The enrolled hash types indexed, in the rules' order."""
+        return tuple(self.indexes)
+
+    def __len__(self):
+        return sum(len(index) for index in self.indexes.values())
+
+    def __contains__(self, key):
+        return any(key in index for index in self.indexes.values())
+
+    def __getitem__(self, type_):
+        return self.indexes[type_]
+
+    @property
+    def nbytes(self):
+        return sum(index.nbytes for index in self.indexes.values())
+
+    def lookups(self, query_type, max_distance=None):
+        """[(enrolled type, distance)]: where a query hash of this type is looked up, and within how many bits."""
+        if max_distance is not None and not 0 <= max_distance <= MAX_DISTANCE:
+            raise ValueError("max_distance must be 0..%d" % MAX_DISTANCE)
+        return [(e, max_distance if max_distance is not None and q == "pdq" else limit)
+                for (e, q), limit in self.rules.items() if q == query_type]
+
+    def build(self, type_, keys, words):
+        """Replace the index of one enrolled type, built in one go (PdqIndex.from_words)."""
+        self.indexes[type_] = PdqIndex.from_words(keys, words, self.layout)
+
+    def add_many(self, type_, keys, hexes):
+        """Add (or replace) hashes of one enrolled type."""
+        self.indexes[type_].add_many(keys, hexes)
+
+    def remove_many(self, keys, type_=None):
+        """Remove keys (from the index of `type_`, or from every index); how many were there."""
+        keys = list(keys)
+        indexes = self.indexes.values() if type_ is None else [self.indexes[type_]]
+        return sum(index.remove_many(keys) for index in indexes)
+
+    def search(self, records, max_distance=None):
+        """For each query (anything with .type and .value: a HashRecord), [(key, distance)] nearest first.
+
+        Weak hashes are the caller's to leave out (hashing.can_match). A query type no rule
+        pairs with an indexed type finds nothing.
+        """
+        records = list(records)
+        groups = {}  # (enrolled type, distance) -> query numbers: one batched search each
+        for n, r in enumerate(records):
+            for lookup in self.lookups(r.type, max_distance):
+                groups.setdefault(lookup, []).append(n)
+        results = [[] for _ in records]
+        for (type_, limit), numbers in groups.items():
+            for n, hits in zip(numbers, self.indexes[type_].search([records[n].value for n in numbers], limit)):
+                results[n].extend(hits)
+        for hits in results:
+            hits.sort(key=lambda h: (h[1], h[0]))
+        return results

@@ -122,3 +122,60 @@ def read_feed(client, headers, cursor="", limit=1000):
         if not body["entries"]:
             return entries, cursor
         cursor = body["next_cursor"]
+
+
+# -- a real photo and copies plain PDQ misses ------------------------------------------------------
+
+ROBUST_PHOTO = "tuxpaint__lighthouse.jpg"
+UNRELATED_PHOTO = "tuxpaint__jellyfish.jpg"
+ENROLLED_WINDOW = (0.05, 0.05, 0.95, 0.95)  # one of hashing.robust.ENROL_WINDOWS: 5% off every edge
+
+
+@pytest.fixture(scope="session")
+def robust_photos(tmp_path_factory):
+    """A corpus photo as a person enrols it, and query records of copies of it as a platform sees them.
+
+    .enrolled: the photo's enrolment MediaRecord (PDQ, windows, rotations/flips, digests);
+    .window: the enrolled pdq-window HashRecord of ENROLLED_WINDOW;
+    .paths / .queries: files and their query records (takeback.partner.query_record):
+      "same" (the very file), "mirrored" (Pillow's left-right flip), "cropped" (cut to exactly
+      ENROLLED_WINDOW from the same pixels), "unrelated" (another corpus photo).
+    Everything is PNG, so the copies hold exactly the original's pixels, moved.
+    """
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from hashing import HashRecord, LumaBlocks
+    from hashing.robust import ENROL_WINDOWS, _Grid
+    from takeback.cli import file_record
+    from takeback.decode import image_pixels
+    from takeback.partner import query_record
+
+    from .corpus import CORPUS
+
+    if ENROLLED_WINDOW not in ENROL_WINDOWS:
+        pytest.fail("hashing.robust.ENROL_WINDOWS no longer has %r: pick another window" % (ENROLLED_WINDOW,))
+    folder = tmp_path_factory.mktemp("robust")
+    with Image.open(CORPUS / "photos" / ROBUST_PHOTO) as im:
+        original = im.convert("RGB")
+    w, h = original.size
+    x0, y0, x1, y1 = ENROLLED_WINDOW
+    copies = {
+        "same": original,
+        "mirrored": original.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        "cropped": original.crop((round(x0 * w), round(y0 * h), round(x1 * w), round(y1 * h))),
+    }
+    paths = {}
+    for name, image in copies.items():
+        paths[name] = folder / ("%s.png" % name)
+        image.save(paths[name])
+    with Image.open(CORPUS / "photos" / UNRELATED_PHOTO) as im:
+        paths["unrelated"] = folder / "unrelated.png"
+        im.convert("RGB").save(paths["unrelated"])
+    enrolled = file_record(paths["same"])
+    value, quality = _Grid(LumaBlocks(image_pixels(paths["same"]))).window_hash(ENROLLED_WINDOW)
+    window = HashRecord("pdq-window", value.hex(), quality)
+    assert window in enrolled.hashes
+    return SimpleNamespace(enrolled=enrolled, window=window, paths=paths,
+                           queries={name: query_record(path) for name, path in paths.items()})

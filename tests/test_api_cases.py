@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend import storage
+from backend.api import BODY_LIMIT as LIMIT
 from backend.models import Case, FeedEntry, ItemHash, MediaItem, db
 
 from .conftest import media_record, read_feed, submit
@@ -200,20 +201,21 @@ def test_wrong_content_type(client):
     assert form.status_code == 415
 
 
-def test_body_over_256_kib_is_refused_before_parsing(app, client):
+def test_body_over_the_limit_is_refused_before_parsing(app, client):
+    assert app.config["BODY_LIMIT"] == 2 * 1024 * 1024  # docs/API.md says so
     before = counts(app)
     # Not JSON at all: a 400 here would mean it was parsed; the size check comes first.
-    response = client.post("/api/v1/cases", data=b"x" * (256 * 1024 + 1), content_type="application/json")
+    response = client.post("/api/v1/cases", data=b"x" * (LIMIT + 1), content_type="application/json")
     assert response.status_code == 413
     assert response.get_json()["error"] == "payload_too_large"
     assert counts(app) == before
 
 
-def test_body_over_256_kib_without_content_length(client):
+def test_body_over_the_limit_without_content_length(client):
     # A chunked body declares no length: the stream is cut at the limit instead.
     import io
 
-    chunked = client.post("/api/v1/cases", input_stream=io.BytesIO(b" " * (300 * 1024)),
+    chunked = client.post("/api/v1/cases", input_stream=io.BytesIO(b" " * (LIMIT + 40 * 1024)),
                           headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
                           environ_overrides={"wsgi.input_terminated": True})
     assert chunked.status_code == 413
@@ -221,9 +223,29 @@ def test_body_over_256_kib_without_content_length(client):
 
 def test_a_body_of_exactly_the_limit_is_read(client):
     body = b'{"items": []}'
-    body += b" " * (256 * 1024 - len(body))
+    body += b" " * (LIMIT - len(body))
     response = client.post("/api/v1/cases", data=body, content_type="application/json")
     assert response.status_code == 400  # read and parsed: the schema refused it, not the size
+
+
+def test_a_full_case_of_photos_with_every_robust_hash_fits(client):
+    """100 photos (the most a case holds), each with the whole enrolment budget of hashes
+    (PDQ, 64 windows and rotations/flips, 2 digests: 67), pretty-printed as the page sends it."""
+    import json
+
+    from hashing.robust import ENROL_BUDGET
+
+    def h(type_, n):
+        return {"type": type_, "value": "%064x" % n, "quality": 100}
+
+    photo = {"media": "image", "hashes": [h("pdq", 1)] + [h("pdq-window", n) for n in range(ENROL_BUDGET - 7)]
+             + [h("pdq-dihedral", n) for n in range(7)]
+             + [{"type": "md5", "value": "%032x" % 1}, {"type": "sha256", "value": "%064x" % 1}]}
+    body = json.dumps({"items": [photo] * 100}, indent=2).encode()
+    assert len(photo["hashes"]) == 67 and 1_000_000 < len(body) <= LIMIT
+    response = client.post("/api/v1/cases", data=body, content_type="application/json")
+    assert response.status_code == 201, response.get_json()
+    assert len(response.get_json()["items"]) == 100
 
 
 def test_the_pin_is_stored_only_as_a_scrypt_verifier(app, client):

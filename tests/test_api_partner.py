@@ -225,6 +225,85 @@ def test_match_limits_and_validation(client, partner):
     assert bad.status_code == 400 and bad.get_json()["detail"].startswith("hashes[0]")
 
 
+def query_matches(client, partner, record):
+    """[(query HashRecord, [match JSON])] for every hash of a query MediaRecord."""
+    results = match(client, partner, [h.to_json() for h in record.hashes])
+    return [(h, r["matches"]) for h, r in zip(record.hashes, results)]
+
+
+def test_every_perceptual_type_matches_by_the_rules(client, partner, robust_photos):
+    """A real photo enrolled with its robust hashes is found from the same file, a mirrored
+    copy (its PDQ against an enrolled rotation/flip) and a copy cropped to one enrolled window
+    (a query window against that window); another photo finds nothing."""
+    from hashing import record_distance
+    from hashing.match import RULES, WINDOW_MATCH_DISTANCE
+
+    photos = robust_photos
+    receipt = submit(client, photos.enrolled.to_json())
+    entries, _ = read_feed(client, partner)
+    assert {e["type"] for e in entries} == {"pdq", "pdq-window", "pdq-dihedral", "md5", "sha256"}
+    assert len(entries) == len(photos.enrolled.hashes)
+    found = {name: query_matches(client, partner, record) for name, record in photos.queries.items()}
+
+    # Exactly what the rule finds against every enrolled hash (the index misses nothing, adds nothing).
+    for name, pairs in found.items():
+        for query, matches in pairs:
+            expected = sorted((d, e.type, e.value) for e in photos.enrolled.hashes
+                              for d in [record_distance(e, query, 31)] if d is not None)
+            assert sorted((m["distance"], m["type"], m["value"]) for m in matches) == expected, (name, query)
+            for m in matches:
+                assert m["type"] == query.type if not query.perceptual else (m["type"], query.type) in RULES
+
+    def hits(name):
+        return {(query.type, m["type"]) for query, matches in found[name] for m in matches}
+
+    same = found["same"]
+    assert [(m["type"], m["distance"]) for m in same[0][1] if m["type"] == "pdq"] == [("pdq", 0)]
+    assert {("md5", "md5"), ("sha256", "sha256"), ("pdq", "pdq"), ("pdq-window", "pdq-window")} <= hits("same")
+    assert ("pdq", "pdq-dihedral") in hits("mirrored")
+    assert not {("md5", "md5"), ("sha256", "sha256")} & (hits("mirrored") | hits("cropped"))
+    # The cropped copy's whole-picture window is the enrolled window it was cut to.
+    whole = [(q, ms) for q, ms in found["cropped"] if q.type == "pdq-window"][0]
+    assert [(m["type"], m["value"]) for m in whole[1] if m["value"] == photos.window.value] == [
+        ("pdq-window", photos.window.value)]
+    assert photos.window.hash_value() - whole[0].hash_value() <= WINDOW_MATCH_DISTANCE
+    assert hits("unrelated") == set()
+
+    withdraw(client, receipt)  # every index follows the feed
+    for name in ("same", "mirrored", "cropped"):
+        assert all(not matches for _, matches in query_matches(client, partner, photos.queries[name]))
+
+
+def test_a_window_never_matches_a_pdq_unless_the_rules_say_so(app_factory, monkeypatch):
+    """The rules are data: the index looks a query up where hashing.match.RULES says, and only there."""
+    import hashing.match
+
+    app = app_factory()
+    client = app.test_client()
+    with app.app_context():
+        headers = {"Authorization": "Bearer " + storage.add_partner("p")}
+    rng = random.Random(11)
+    pdq, window = pdq_hex(rng), pdq_hex(rng)
+    submit(client, {"media": "image", "hashes": [{"type": "pdq", "value": pdq, "quality": 90},
+                                                 {"type": "pdq-window", "value": window, "quality": 90}]})
+    queries = [{"type": "pdq-window", "value": flip_bits(pdq, 3, rng), "quality": 90},
+               {"type": "pdq-window", "value": flip_bits(pdq, 11, rng), "quality": 90},
+               {"type": "pdq", "value": flip_bits(window, 3, rng), "quality": 90},
+               {"type": "pdq-dihedral", "value": pdq, "quality": 90}]
+    assert match(client, headers, queries) == [{"matches": []}] * 4  # no rule pairs these
+
+    # A new row: a query window may match an enrolled PDQ within 10 bits. A server made now follows it.
+    monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq", "pdq-window"): 10})
+    client = app_factory().test_client()
+    assert [[(m["type"], m["distance"]) for m in r["matches"]] for r in match(client, headers, queries)] == [
+        [("pdq", 3)], [], [], []]
+
+    # A rule beyond what the index can find stops the server from starting, instead of missing matches.
+    monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq", "pdq-window"): 32})
+    with pytest.raises(ValueError, match="MAX_DISTANCE"):
+        app_factory()
+
+
 # -- feedback ----------------------------------------------------------------------------------
 
 

@@ -29,7 +29,8 @@ def test_prints_one_record_per_file():
     first = lines[0]
     assert set(first) == {"path", "media", "hashes"} and first["media"] == "image"
     by_type = {h["type"]: h for h in first["hashes"]}
-    assert set(by_type) == {"pdq", "md5", "sha256"}
+    assert set(by_type) == {"pdq", "pdq-window", "pdq-dihedral", "md5", "sha256"}
+    assert [h["type"] for h in first["hashes"]].count("pdq-dihedral") == 7
     assert by_type["md5"]["value"] == hashlib.md5(PHOTO.read_bytes()).hexdigest()
     assert by_type["sha256"]["value"] == hashlib.sha256(PHOTO.read_bytes()).hexdigest()
     assert 0 <= by_type["pdq"]["quality"] <= 100
@@ -96,3 +97,42 @@ def test_transparency_is_flattened_onto_white(tmp_path):
 @pytest.mark.parametrize("name", ["P.png", "LA.png", "CMYK.jpg", "PA.webp", "1.png", "YCbCr.jpg"])
 def test_odd_colour_modes_decode(name):
     pdq_of(CORPUS / "pdq-reference" / "misc" / name)
+
+
+def test_query_records_and_compare(tmp_path):
+    # Enrolled: two photos. Queries: a mirrored copy, a copy cut to the photo's middle 80%
+    # (one of the enrolled windows), an unrelated photo and a video.
+    with Image.open(PHOTO) as im:
+        im = im.convert("RGB")
+    im.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "mirror.jpg", quality=90)
+    w, h = im.size
+    im.crop((w // 10, h // 10, w - w // 10, h - h // 10)).save(tmp_path / "crop.jpg", quality=90)
+    other = CORPUS / "photos" / "opencv__graf1.png"
+    unrelated = CORPUS / "photos" / "tuxpaint__sheep.jpg"
+    enrolled = takeback("hash", PHOTO, other)
+    assert enrolled.returncode == 0, enrolled.stderr
+    (tmp_path / "e.jsonl").write_text(enrolled.stdout)
+    queries = [tmp_path / "mirror.jpg", tmp_path / "crop.jpg", unrelated]
+    query = takeback("hash", "--query", *queries)
+    assert query.returncode == 0, query.stderr
+    records = [json.loads(line) for line in query.stdout.splitlines()]
+    for r in records:  # the query side is small: PDQ, at most 8 robust hashes, the digests
+        assert sum(h["type"] == "pdq-window" for h in r["hashes"]) <= 8
+        assert {h["type"] for h in r["hashes"]} == {"pdq", "pdq-window", "md5", "sha256"}
+    (tmp_path / "q.jsonl").write_text(query.stdout)
+    proc = takeback("compare", "--enrolled", tmp_path / "e.jsonl", "--query", tmp_path / "q.jsonl")
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o["path"] for o in out] == [str(q) for q in queries]
+    mirror, crop, none = (o["matches"] for o in out)
+    assert [m["path"] for m in mirror] == [str(PHOTO)] and mirror[0]["evidence"]["type"] == "pdq-dihedral"
+    assert [m["path"] for m in crop] == [str(PHOTO)] and crop[0]["evidence"]["type"] == "pdq-window"
+    assert none == []
+
+
+def test_compare_rejects_a_bad_line(tmp_path):
+    (tmp_path / "e.jsonl").write_text('{"path": "a.jpg", "media": "image", "hashes": [{"type": "pdq", "value": "ab"}]}\n')
+    (tmp_path / "q.jsonl").write_text("")
+    proc = takeback("compare", "--enrolled", tmp_path / "e.jsonl", "--query", tmp_path / "q.jsonl")
+    assert proc.returncode != 0
+    assert "e.jsonl line 1" in proc.stderr and "64 hex digits" in proc.stderr

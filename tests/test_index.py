@@ -207,3 +207,46 @@ def test_rebuild_picks_the_layout_by_size(monkeypatch):
     assert large.layout is WIDE
     values = [pdq_hex(rng) for _ in range(5)]
     assert large.search_words(hashes_to_words(values)) == large.search(values)
+
+
+def test_rule_index_looks_up_every_enrolled_type_the_rules_pair_a_query_with():
+    from hashing.match import RULES
+    from takeback.index import RuleIndex
+
+    rng = random.Random(12)
+    index = RuleIndex()
+    assert set(index.types) == {e for e, _ in RULES}
+    entries = {}  # key -> HashRecord; keys are unique across types
+    for key in range(300):
+        type_ = index.types[key % len(index.types)]
+        entries[key] = HashRecord(type_, pdq_hex(rng), 90)
+    for type_ in index.types:
+        keys = [k for k, r in entries.items() if r.type == type_]
+        index.add_many(type_, keys, [entries[k].value for k in keys])
+    assert len(index) == 300 and 7 in index and 300 not in index
+    queries = []
+    for _ in range(200):
+        near = entries[rng.randrange(300)]
+        queries.append(HashRecord(rng.choice(["pdq", "pdq-window", "pdq-dihedral"]),
+                                  flip_bits(near.value, rng.randrange(40), rng), 90))
+    for max_distance in (None, 12):
+        for query, result in zip(queries, index.search(queries, max_distance)):
+            expected = {k: d for k, r in entries.items()
+                        for d in [record_distance(r, query, max_distance)] if d is not None}
+            assert dict(result) == expected
+            assert [d for _, d in result] == sorted(d for _, d in result)
+    assert index.lookups("pdq", 12) == [(e, 12) for e, q in RULES if q == "pdq"]
+    assert index.lookups("pdq-window", 12) == [(e, d) for (e, q), d in RULES.items() if q == "pdq-window"]
+    assert index.lookups("md5") == []
+    index.remove_many(list(range(0, 300, 2)))
+    assert len(index) == 150
+
+
+def test_rule_index_refuses_rules_it_cannot_serve():
+    from takeback.index import RuleIndex
+
+    with pytest.raises(ValueError, match="MAX_DISTANCE = 31"):
+        RuleIndex({("pdq", "pdq"): 32})
+    with pytest.raises(ValueError, match="256-bit perceptual"):
+        RuleIndex({("md5", "pdq"): 10})
+    assert RuleIndex({("pdq", "pdq-window"): 31}).types == ("pdq",)

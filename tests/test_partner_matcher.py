@@ -55,3 +55,75 @@ def test_video_evidence_is_per_entry_with_frames_and_a_summary(tmp_path):
     one = dict(query, hashes=query["hashes"][:2])
     single = matcher.match_media(one).to_json()
     assert len(single["matches"]) == 1 and single["video"]["rule"] is None
+
+
+def store_of(tmp_path, record, first_id=1):
+    """A local store holding a MediaRecord's hashes as feed entries (ids from first_id)."""
+    store = LocalStore(tmp_path / "s.sqlite")
+    store.apply_page([entry(first_id + n, h.value, quality=h.quality, type_=h.type, media=record.media)
+                      for n, h in enumerate(record.hashes)], "1")
+    return store
+
+
+def test_photo_copies_match_by_every_rule(tmp_path, robust_photos):
+    """The same file, a mirrored copy (PDQ against an enrolled rotation/flip) and a copy cut to one
+    enrolled window (a query window against that window) all match; another photo does not."""
+    from hashing import image_match
+    from hashing.match import RULES, WINDOW_MATCH_DISTANCE
+
+    photos = robust_photos
+    store = store_of(tmp_path, photos.enrolled)
+    matcher = Matcher.from_store(store.path)
+    perceptual = [h for h in photos.enrolled.hashes if h.perceptual and h.quality >= 50]
+    assert len(matcher) == len(perceptual) and set(matcher.index.types) == {"pdq", "pdq-dihedral", "pdq-window"}
+    assert all(len(matcher.index[t]) == sum(h.type == t for h in perceptual) for t in matcher.index.types)
+
+    results = {name: matcher.match_file(path) for name, path in photos.paths.items()}
+    for name, result in results.items():
+        ids = [m.entry["id"] for m in result.matches]
+        assert len(ids) == len(set(ids)), name  # one Match per entry
+        assert [m.distance for m in result.matches] == sorted(m.distance for m in result.matches)  # nearest first
+        for m in result.matches:
+            if m.query.perceptual:
+                assert (m.entry["type"], m.query.type) in RULES and m.distance <= RULES[m.entry["type"], m.query.type]
+        # Whether a copy matches agrees with the per-photo rule, hashing.image_match.
+        assert bool(result.matches) == (image_match(photos.enrolled, photos.queries[name]) is not None), name
+
+    def evidence(name):
+        return {(m["type"], m["query_type"]) for m in results[name].to_json()["matches"]}
+
+    assert {("pdq", "pdq"), ("md5", "md5"), ("sha256", "sha256"), ("pdq-window", "pdq-window")} <= evidence("same")
+    assert results["same"].matches[0].distance == 0
+    assert ("pdq-dihedral", "pdq") in evidence("mirrored")
+    cropped = [m for m in results["cropped"].matches if m.entry["value"] == photos.window.value]
+    assert len(cropped) == 1 and cropped[0].entry["type"] == "pdq-window" and cropped[0].query.type == "pdq-window"
+    assert cropped[0].distance <= WINDOW_MATCH_DISTANCE
+    assert cropped[0].to_json()["query_type"] == "pdq-window"
+    assert results["unrelated"].matches == []
+
+    # Withdrawn entries leave every index at refresh (and never match before it).
+    store.apply_page([entry(n + 1, h.value, quality=h.quality, type_=h.type, status="withdrawn")
+                      for n, h in enumerate(photos.enrolled.hashes)], "2")
+    assert matcher.match_file(photos.paths["mirrored"]).matches == []
+    assert matcher.refresh() == sum(h.perceptual for h in photos.enrolled.hashes) and len(matcher) == 0
+
+
+def test_a_window_never_matches_a_pdq_unless_the_rules_say_so(tmp_path, monkeypatch):
+    import hashing.match
+    import pytest
+
+    rng = random.Random(3)
+    pdq, window = pdq_hex(rng), pdq_hex(rng)
+    store = LocalStore(tmp_path / "s.sqlite")
+    store.apply_page([entry(1, pdq), entry(2, window, type_="pdq-window")], "1")
+    queries = [HashRecord("pdq-window", flip_bits(pdq, 3, rng), 90), HashRecord("pdq-window", flip_bits(pdq, 11, rng), 90),
+               HashRecord("pdq", flip_bits(window, 3, rng), 90), HashRecord("pdq-dihedral", pdq, 90)]
+    assert Matcher.from_store(store.path).match_records(queries) == [[], [], [], []]
+
+    monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq", "pdq-window"): 10})
+    found = Matcher.from_store(store.path).match_records(queries)
+    assert [[(m.entry["id"], m.distance) for m in f] for f in found] == [[(1, 3)], [], [], []]
+
+    monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq", "pdq-window"): 40})
+    with pytest.raises(ValueError, match="MAX_DISTANCE"):
+        Matcher.from_store(store.path)

@@ -5,9 +5,10 @@ as the browser would; the platform syncs, then scans a folder where altered copi
 are planted among other corpus photos, an undecodable file and a text file. The scan must
 find exactly the planted copies.
 
-The alterations are ones plain PDQ is meant to survive: JPEG re-encoding, resizing, and mild
-crops (0.5% or 1% trimmed off every edge). Larger crops (2-3% off one side) move PDQ by more
-than 31 bits on most corpus photos; matching those is the job of the robust hashes (issue 5).
+Most alterations are ones plain PDQ is meant to survive: JPEG re-encoding, resizing, and mild
+crops (0.5% or 1% trimmed off every edge). Two need the robust hashes: a mirrored copy (the
+upload's PDQ against an enrolled rotation/flip, "pdq-dihedral") and a copy cut to 5% off every
+edge (the upload's whole-picture window against an enrolled "pdq-window").
 """
 import json
 import os
@@ -16,6 +17,7 @@ import shutil
 import pytest
 from PIL import Image
 
+from hashing.match import RULES
 from takeback.partner import Matcher
 from takeback.partner.scan import scan
 
@@ -42,7 +44,13 @@ def resize(im, scale):
     return im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
 
 
-# (planted file, enrolled original, alteration, save options)
+def mirror(im):
+    return im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+
+
+RULES_TYPES = {e for e, _ in RULES}
+
+# (planted file, enrolled original, alteration, save options[, the enrolled hash type that must match])
 PLANTED = [
     ("inbox/a/upload-01.jpg", "tuxpaint__burnt_bark.jpg", lambda im: im, {"quality": 60}),
     ("inbox/a/upload-02.jpg", "tuxpaint__burnt_bark.jpg", lambda im: crop(im, 0.005), {"quality": 90}),
@@ -52,6 +60,8 @@ PLANTED = [
     ("inbox/upload-06.jpg", "tuxpaint__lighthouse.jpg", lambda im: crop(im, 0.01), {"quality": 90}),
     ("inbox/b/upload-07.webp", "tuxpaint__sheep.jpg", lambda im: im, {"quality": 70}),
     ("inbox/upload-08.jpg", "opencv__baboon.jpg", lambda im: resize(crop(im, 0.01), 0.8), {"quality": 80}),
+    ("inbox/a/upload-09.jpg", "tuxpaint__cliff.jpg", mirror, {"quality": 90}, "pdq-dihedral"),
+    ("inbox/c/upload-10.jpg", "tuxpaint__corn_maze.jpg", lambda im: crop(im, 0.05), {"quality": 90}, "pdq-window"),
 ]
 
 
@@ -61,16 +71,18 @@ def app(tmp_path):
 
 
 def enrol(client, paths):
-    from takeback.partner import query_record
+    """Submit the files' enrolment records (as the browser hashes them); {(type, value): file name}."""
+    from takeback.cli import file_record
 
-    items = [query_record(p).to_json() for p in paths]
-    response = client.post("/api/v1/cases", json={"items": items})
+    records = [file_record(p) for p in paths]
+    response = client.post("/api/v1/cases", json={"items": [r.to_json() for r in records]})
     assert response.status_code == 201, response.get_json()
+    return {(h.type, h.value): os.path.basename(p) for p, r in zip(paths, records) for h in r.hashes}
 
 
 def build_folder(root):
     planted = set()
-    for name, original, alter, options in PLANTED:
+    for name, original, alter, options, *_ in PLANTED:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         alter(Image.open(os.path.join(PHOTOS, original)).convert("RGB")).save(path, **options)
@@ -91,7 +103,7 @@ def test_scan_finds_exactly_the_planted_copies(app, tmp_path):
     if not os.path.isdir(PHOTOS):
         pytest.fail("the test corpus is missing: %s" % PHOTOS)
     token = add_partner(app)
-    enrol(app.test_client(), [os.path.join(PHOTOS, n) for n in ENROLLED])
+    owner = enrol(app.test_client(), [os.path.join(PHOTOS, n) for n in ENROLLED])
     enrol(app.test_client(), [os.path.join(VIDEOS, "carphone_pristine.mp4")])
     planted = build_folder(tmp_path / "media")
     store = tmp_path / "partner.sqlite"
@@ -110,14 +122,20 @@ def test_scan_finds_exactly_the_planted_copies(app, tmp_path):
     by_path = {line["path"]: line for line in lines}
     matcher = Matcher.from_store(store)
     originals = {}
-    for name, original, _, _ in PLANTED:
+    for name, original, _, _, *robust in PLANTED:
         line = by_path[str(tmp_path / "media" / name)]
+        # Every entry a copy matches is a hash of its own original, by a rule of hashing.match.RULES.
+        assert {owner.get((m["type"], m["value"]), "another entry") for m in line["matches"]} == {original}, name
+        assert all((m["type"], m["query_type"]) in RULES for m in line["matches"] if m["type"] in RULES_TYPES)
+        assert matcher.match_file(str(tmp_path / "media" / name)).to_json() == line  # the Python API agrees
+        if robust:
+            found = [m for m in line["matches"] if m["type"] == robust[0]]
+            assert found and found[0]["distance"] <= RULES[robust[0], found[0]["query_type"]], name
+            continue
         pdq = [m for m in line["matches"] if m["type"] == "pdq"]
         assert len(pdq) == 1 and 0 <= pdq[0]["distance"] <= 31 and line["media"] == "image"
         assert pdq[0]["entry_media"] == "image" and pdq[0]["not_violating"] == 0
         originals.setdefault(original, set()).add(pdq[0]["entry"])
-        # The Python API gives the same answer as the command line.
-        assert matcher.match_file(str(tmp_path / "media" / name)).to_json() == line
     assert all(len(ids) == 1 for ids in originals.values())  # copies of one photo: one entry
     assert len(set.union(*originals.values())) == len(originals)
 

@@ -1,6 +1,11 @@
 // The only three requests the app makes besides its own files.
 import type { MediaRecord } from "./protocol";
 
+/** Every call made through here this session, for the "What was sent" screen. Logged before
+ * the request goes, so an attempt that fails is listed too. */
+export interface Sent { method: string; path: string; bytes: number; at: number }
+export const sentLog: Sent[] = [];
+
 export interface CaseItem {
   item: number;
   media: string;
@@ -21,6 +26,8 @@ const base: RequestInit = { credentials: "omit", cache: "no-store", referrerPoli
 
 async function call<T>(url: string, init: RequestInit): Promise<T> {
   let response: Response;
+  const body = typeof init.body === "string" ? init.body : "";
+  sentLog.push({ method: init.method!, path: url, bytes: new TextEncoder().encode(body).length, at: performance.now() });
   try {
     response = await fetch(url, { ...base, ...init });
   } catch {
@@ -32,9 +39,14 @@ async function call<T>(url: string, init: RequestInit): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** The body is the exact text shown on the review screen. */
+/** The body is the exact text shown on the review screen: one hash per line, readable, and
+ * about half the bytes of indenting every field (a photo carries ~66 hashes). */
 export function submitBody(records: MediaRecord[]): string {
-  return JSON.stringify({ items: records }, null, 2);
+  const items = records.map(
+    (r) => `  {"media": ${JSON.stringify(r.media)}, "hashes": [\n` +
+      r.hashes.map((h) => "    " + JSON.stringify(h)).join(",\n") + "\n  ]}",
+  );
+  return `{"items": [\n${items.join(",\n")}\n]}`;
 }
 
 export const submit = (body: string) =>

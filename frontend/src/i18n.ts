@@ -86,6 +86,13 @@ const en = {
   "error.rate": "Too many tries. Wait a few minutes, then try again.",
   "error.offline": "No connection. Nothing was sent. Your hashes stay on this page: try again when you are online.",
   "error.server": "The service could not take this right now. Nothing was lost here: try again later.",
+  "sent.title": "What this page has sent",
+  "sent.lead": "Every request this page has made since you opened it. Photos and videos are never sent.",
+  "sent.method": "Method",
+  "sent.path": "Address",
+  "sent.bytes": "Bytes sent",
+  "sent.total": "{n} requests; {bytes} bytes sent.",
+  "sent.note": "A GET only downloads this app's files. The hashing helper and the offline copy also download files from this site (not listed).",
 };
 export type Key = keyof typeof en;
 
@@ -174,6 +181,13 @@ const es: Record<Key, string> = {
   "error.rate": "Demasiados intentos. Espera unos minutos y vuelve a intentarlo.",
   "error.offline": "Sin conexión. No se ha enviado nada. Tus hashes siguen en esta página: inténtalo cuando tengas conexión.",
   "error.server": "El servicio no puede recibirlo ahora. Aquí no se ha perdido nada: inténtalo más tarde.",
+  "sent.title": "Qué ha enviado esta página",
+  "sent.lead": "Cada petición que esta página ha hecho desde que la abriste. Las fotos y los vídeos nunca se envían.",
+  "sent.method": "Método",
+  "sent.path": "Dirección",
+  "sent.bytes": "Bytes enviados",
+  "sent.total": "{n} peticiones; {bytes} bytes enviados.",
+  "sent.note": "Un GET solo descarga archivos de esta aplicación. El módulo de cálculo y la copia sin conexión también descargan archivos de este sitio (no aparecen).",
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, es };

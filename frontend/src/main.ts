@@ -1,6 +1,8 @@
 // The page: screens, decoding, the worker, the API. No framework: a few small render functions.
 import "./style.css";
-import { ApiError, type CaseStatus, type Receipt, status as getStatus, submit, submitBody, withdraw } from "./api";
+import {
+  ApiError, type CaseStatus, type Receipt, type Sent, sentLog, status as getStatus, submit, submitBody, withdraw,
+} from "./api";
 import { decode, DecodeError } from "./decode";
 import { browserLang, isKey, lang, setLang, t, type Key } from "./i18n";
 import type { FromWorker, MediaRecord, ToWorker } from "./protocol";
@@ -89,11 +91,12 @@ function registerServiceWorker() {
 }
 
 // ---------------------------------------------------------------- screens
-type Screen = "intro" | "pick" | "review" | "receipt" | "status";
+type Screen = "intro" | "pick" | "review" | "receipt" | "status" | "sent";
 let screen: Screen = "intro";
 function show(next: Screen, focus = true) {
   screen = next;
   for (const s of document.querySelectorAll<HTMLElement>(".screen")) s.hidden = s.id !== "screen-" + next;
+  $("to-sent").hidden = next === "sent";
   document.documentElement.dataset.screen = next;
   render();
   if (focus) {
@@ -121,6 +124,7 @@ function render() {
   renderReview();
   renderReceipt();
   renderCase();
+  renderSent();
 }
 
 function renderWorkerStatus() {
@@ -509,6 +513,31 @@ $("confirm-yes").addEventListener("click", async () => {
   $("case-title").tabIndex = -1;
   $("case-title").focus();
 });
+
+// ---------------------------------------------------------------- what was sent
+/** Every request of this page this session, oldest first: the browser's own record of the files
+ * it fetched (all GETs, nothing sent) and the API calls logged by api.ts with their bodies' size. */
+function renderSent() {
+  const rows: Sent[] = [];
+  for (const entry of [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")]) {
+    if (!/^https?:/.test(entry.name)) continue; // blob: and data: are this page's own memory
+    const url = new URL(entry.name);
+    const own = url.origin === location.origin;
+    if (own && url.pathname.startsWith("/api/")) continue; // listed from api.ts, with its method and size
+    rows.push({ method: "GET", path: own ? url.pathname : url.href, bytes: 0, at: entry.startTime });
+  }
+  rows.push(...sentLog);
+  rows.sort((a, b) => a.at - b.at);
+  $("sent-rows").replaceChildren(...rows.map((r) => {
+    const tr = el("tr");
+    tr.append(el("td", undefined, r.method), el("td", undefined, r.path), el("td", undefined, String(r.bytes)));
+    return tr;
+  }));
+  $("sent-total").textContent = t("sent.total", { n: rows.length, bytes: rows.reduce((n, r) => n + r.bytes, 0) });
+}
+let beforeSent: Screen = "intro";
+$("to-sent").addEventListener("click", () => { beforeSent = screen; show("sent"); });
+$("sent-back").addEventListener("click", () => show(beforeSent));
 
 // ---------------------------------------------------------------- navigation, language, quick exit
 $("start").addEventListener("click", () => show("pick"));

@@ -89,12 +89,13 @@ def sync_command(server, store_path, page_size, max_pages, quiet):
 @click.option("--workers", "-j", default=1, show_default=True, type=click.IntRange(1),
               help="Processes hashing files in parallel.")
 @click.option("--all", "print_all", is_flag=True, help="Print a line for every file, not only for matches.")
-@click.option("--max-distance", default=31, show_default=True, type=click.IntRange(0, 31), help="PDQ bits.")
+@click.option("--max-distance", default=31, show_default=True, type=click.IntRange(0, 31),
+              help="Bits for a query PDQ (against enrolled PDQs and rotations/flips); windows keep their rule's.")
 def scan_command(paths, store_path, workers, print_all, max_distance):
     """Hash photos and videos under PATHS locally and match them against the local store.
 
     Prints one JSON line per matching file on stdout:
-    {"path", "media", "matches": [{"entry", "type", "distance", ...}], "video"?}.
+    {"path", "media", "matches": [{"entry", "type", "query_type", "distance", ...}], "video"?}.
     A file that cannot be decoded is reported on stderr and skipped (exit code 1).
     Nothing is sent to the server.
     """

@@ -5,11 +5,14 @@
     matcher.match_records([HashRecord("pdq", "f8f8...", 92)])   # per record, [Match, ...]
     matcher.refresh()                             # after a `takeback partner sync`: apply the changes
 
-PDQ hashes are looked up in takeback.index.PdqIndex (exact recall at distance 31) and every
-candidate is confirmed with hashing.record_distance, the rule the server uses; md5/sha256
-by equality through the store's (type, value) index. Entry details are read from the store
-at match time, so an entry withdrawn by a later sync never matches, even before refresh().
-Only the PDQ index is held in memory (about 130 bytes a hash); entries stay in SQLite.
+Perceptual hashes are looked up in takeback.index.RuleIndex: one PdqIndex (exact recall at
+distance 31) per enrolled type of the match rules (hashing.match.RULES: an upload's PDQ
+against enrolled PDQs and rotations/flips, its windows against enrolled windows), and every
+candidate is confirmed with hashing.record_distance, the rule the server uses; md5/sha256 by
+equality through the store's (type, value) index. Entry details are read from the store at
+match time, so an entry withdrawn by a later sync never matches, even before refresh().
+Only the indexes are held in memory (about 105-130 bytes a hash, and an enrolled photo
+brings ~64 perceptual hashes); entries stay in SQLite.
 """
 import sqlite3
 import threading
@@ -17,8 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hashing import SIGNAL_TYPES, WEAK_QUALITY, HashRecord, MediaRecord, can_match, record_distance, video_match
-from takeback.index import PdqIndex, hashes_to_words
+from hashing import (
+    PDQ_MATCH_DISTANCE, WEAK_QUALITY, HashRecord, MediaRecord, can_match, record_distance, video_match,
+)
+from takeback.index import MAX_DISTANCE, RuleIndex, hashes_to_words
 
 from .store import ACTIVE, FIELDS, LocalStore
 
@@ -28,27 +33,28 @@ _LOAD_BATCH = 200_000
 def query_record(path):
     """How a platform's file is hashed for a query: the one place that decides it.
 
-    Today it is exactly `takeback hash` (takeback.cli.file_record: PDQ + md5 + sha256, or a
-    video's frame PDQs); extra query-side robust hashes will be added here.
+    It is `takeback hash --query` (takeback.cli.file_record(path, query=True)): a photo's
+    PDQ, its query-side windows (hashing.query_hashes: the whole picture, mirrored, its
+    content box, its middle parts) and md5 + sha256; a video's frame PDQs and digests.
     """
     from takeback.cli import file_record  # late: takeback.cli registers this package's commands
 
-    return file_record(path)
+    return file_record(path, query=True)
 
 
 @dataclass
 class Match:
     """One feed entry a query hash matched, with the evidence."""
     entry: dict          # the feed entry as the store holds it (id, type, value, quality, media, status, ...)
-    distance: int        # 0 for digests; PDQ bits
-    query: HashRecord
+    distance: int        # 0 for digests; bits for perceptual hashes
+    query: HashRecord    # the query hash that matched (entry["type"] and query.type: which rule)
     frames: list = field(default_factory=list)  # for a video query: which of its frame hashes matched
 
     def to_json(self):
         e = self.entry
-        out = {"entry": e["id"], "type": e["type"], "distance": self.distance, "value": e["value"],
-               "quality": e["quality"], "entry_media": e["media"], "not_violating": e["not_violating"],
-               "updated": e["updated"]}
+        out = {"entry": e["id"], "type": e["type"], "query_type": self.query.type, "distance": self.distance,
+               "value": e["value"], "quality": e["quality"], "entry_media": e["media"],
+               "not_violating": e["not_violating"], "updated": e["updated"]}
         if self.frames:
             out["frames"] = self.frames
         return out
@@ -69,53 +75,73 @@ class FileResult:
 
 
 class Matcher:
-    def __init__(self, store, max_distance=31):
+    def __init__(self, store, max_distance=None):
+        """max_distance, when given, replaces the distance of the match rules' rows for a query
+        PDQ (as in hashing.record_distance); None keeps hashing.match.RULES as they are."""
+        if max_distance is not None and not 0 <= max_distance <= MAX_DISTANCE:
+            raise ValueError("max_distance must be 0..%d" % MAX_DISTANCE)
         self.store = store if isinstance(store, LocalStore) else LocalStore(store)
         # A second connection for lookups, usable from any thread (guarded by a lock).
         self._db = sqlite3.connect(self.store.path, check_same_thread=False, timeout=30)
         self._lock = threading.Lock()
         self.max_distance = max_distance
-        self.index = PdqIndex()
+        self.index = RuleIndex()  # hashing.match.RULES as they are now: an unservable rule fails here
         self.seq = 0
 
     @classmethod
-    def from_store(cls, path, max_distance=31):
+    def from_store(cls, path, max_distance=None):
         """A matcher over the local store at `path` (made by `takeback partner sync`), index built."""
         matcher = cls(path, max_distance)
         matcher._load()
         return matcher
 
+    def _types_sql(self):
+        return "type IN (%s)" % ", ".join("?" * len(self.index.types)), list(self.index.types)
+
     def _load(self):
         with self._lock:
             self.seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM entries").fetchone()[0]
-            keys, words = [], []
-            # quality >= WEAK_QUALITY is hashing.can_match for PDQ, in SQL (no Python object per row).
-            rows = self._db.execute("SELECT id, value FROM entries NOT INDEXED "  # one sequential scan
-                                    "WHERE type = 'pdq' AND status = ? AND quality >= ?",
-                                    (ACTIVE, WEAK_QUALITY))
+            types_sql, types = self._types_sql()
+            keys = {t: [] for t in types}
+            words = {t: [] for t in types}
+            # quality >= WEAK_QUALITY is hashing.can_match for perceptual hashes, in SQL (no
+            # Python object per row).
+            rows = self._db.execute("SELECT type, id, value FROM entries NOT INDEXED "  # one sequential scan
+                                    "WHERE %s AND status = ? AND quality >= ?" % types_sql,
+                                    types + [ACTIVE, WEAK_QUALITY])
             while True:
                 batch = rows.fetchmany(_LOAD_BATCH)
                 if not batch:
                     break
-                ids, values = zip(*batch)
-                keys.append(np.array(ids, dtype=np.int64))
-                words.append(hashes_to_words(list(values)))
-            if keys:
-                self.index = PdqIndex.from_words(np.concatenate(keys), np.concatenate(words))
+                by_type = {}
+                for type_, key, value in batch:
+                    by_type.setdefault(type_, ([], []))
+                    by_type[type_][0].append(key)
+                    by_type[type_][1].append(value)
+                for type_, (ids, values) in by_type.items():
+                    keys[type_].append(np.array(ids, dtype=np.int64))
+                    words[type_].append(hashes_to_words(values))
+            for type_ in types:
+                if keys[type_]:
+                    self.index.build(type_, np.concatenate(keys[type_]), np.concatenate(words[type_]))
 
     def refresh(self):
         """Apply the store's changes since the index was built or last refreshed; how many."""
         with self._lock:
-            rows = self._db.execute("SELECT id, value, quality, status, seq FROM entries INDEXED BY entries_seq "
-                                    "WHERE seq > ? AND type = 'pdq'",
-                                    (self.seq,)).fetchall()
+            types_sql, types = self._types_sql()
+            rows = self._db.execute("SELECT id, type, value, quality, status, seq FROM entries INDEXED BY entries_seq "
+                                    "WHERE seq > ? AND %s" % types_sql, [self.seq] + types).fetchall()
             if not rows:
                 return 0
-            self.index.remove_many(r[0] for r in rows)
-            adds = [r for r in rows if r[3] == ACTIVE and can_match(HashRecord("pdq", r[1], r[2]))]
-            if adds:
-                self.index.add_many([r[0] for r in adds], [r[1] for r in adds])
-            self.seq = max(r[4] for r in rows)
+            for type_ in types:
+                of_type = [r for r in rows if r[1] == type_]
+                if not of_type:
+                    continue
+                self.index.remove_many([r[0] for r in of_type], type_)
+                adds = [r for r in of_type if r[4] == ACTIVE and can_match(HashRecord(type_, r[2], r[3]))]
+                if adds:
+                    self.index.add_many(type_, [r[0] for r in adds], [r[2] for r in adds])
+            self.seq = max(r[5] for r in rows)
             return len(rows)
 
     def __len__(self):
@@ -132,19 +158,25 @@ class Matcher:
         return found
 
     def match_records(self, records):
-        """For each HashRecord (or its JSON dict), the [Match] of active entries it matches, nearest first."""
+        """For each HashRecord (or its JSON dict), the [Match] of active entries it matches, nearest first.
+
+        A perceptual hash is looked up in the index of every enrolled type the match rules
+        pair its type with (a PDQ: enrolled PDQs and rotations/flips; a window: enrolled
+        windows), and every candidate is confirmed with hashing.record_distance.
+        """
         records = [r if isinstance(r, HashRecord) else HashRecord.from_json(r) for r in records]
         results = [[] for _ in records]
-        pdq = [n for n, r in enumerate(records) if r.type == "pdq" and can_match(r)]
+        perceptual = [n for n, r in enumerate(records) if r.perceptual and can_match(r)]
         with self._lock:
             candidates = {}
-            if pdq and len(self.index):
-                hits = self.index.search([records[n].value for n in pdq], self.max_distance)
-                for n, found in zip(pdq, hits):
-                    candidates[n] = [key for key, _ in found]
+            if perceptual and len(self.index):
+                hits = self.index.search([records[n] for n in perceptual], self.max_distance)
+                for n, found in zip(perceptual, hits):
+                    if found:
+                        candidates[n] = [key for key, _ in found]
             entries = self._entries([i for ids in candidates.values() for i in ids])
             for n, r in enumerate(records):
-                if not SIGNAL_TYPES[r.type].perceptual:
+                if not r.perceptual:
                     sql = "SELECT %s FROM entries WHERE type = ? AND value = ? AND status = ?" % ", ".join(FIELDS)
                     for row in self._db.execute(sql, (r.type, r.value, ACTIVE)):
                         entry = dict(zip(FIELDS, row))
@@ -165,7 +197,10 @@ class Matcher:
     def match_media(self, record, path=None):
         """A FileResult for one MediaRecord (a photo's or a video's hash records).
 
-        A photo: every entry its PDQ or digests match. A video: its frame PDQs are matched one
+        A photo: every entry any of its hashes matches (its PDQ: enrolled PDQs and rotations/
+        flips; its windows: enrolled windows; its digests: equal digests), one Match per entry
+        with the nearest evidence (Match.to_json: the entry's "type", the "query_type" and the
+        "distance"), nearest first. A video: its frame PDQs are matched one
         by one; the feed does not group frame hashes into videos (each is an entry of its own
         with media "video"), so the evidence is per entry, with the query frames (positions in
         the video's list of frame hashes) that matched it, and `video` summarises:
@@ -202,8 +237,11 @@ class Matcher:
         enrolled = [HashRecord("pdq", m.entry["value"], m.entry["quality"]) for m in matches
                     if m.entry["type"] == "pdq" and m.entry["media"] == "video"]
         summary = {"frames": len(usable), "matched_frames": len(matched_frames),
-                   "rule": video_match(enrolled, frames, self.max_distance) if enrolled else None}
+                   "rule": video_match(enrolled, frames, self._video_distance()) if enrolled else None}
         return FileResult(path, "video", matches, summary)
+
+    def _video_distance(self):
+        return PDQ_MATCH_DISTANCE if self.max_distance is None else self.max_distance
 
     def match_file(self, path):
         """Hash a file on this machine (query_record) and match it: a FileResult. Nothing is sent anywhere.

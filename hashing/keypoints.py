@@ -1,0 +1,111 @@
+"""Keypoints: the blobs of a picture, found again in a crop of it.
+
+A crop moves the frame, not the content, so windows placed by content line up where windows
+placed by the frame cannot. The keypoints are the strongest local extrema of a difference of
+two blurs (a band-pass filter: blobs about SCALE of the picture's longer side across), on
+the luma grid hashing.robust cuts its windows from. Blurs are binomial (a Gaussian in
+integers) along each axis, sized in pixels, not grid cells, so a blob looks the same in a
+picture of any aspect ratio. Extrema near the edges are skipped: a crop would cut their blur.
+
+Integers up to the sub-cell refinement (basic float operations only), so CPython and Pyodide
+find the same points.
+"""
+from math import comb
+
+from .pdq import SAMPLE_SCALE, _lane_mask, _pack_lanes, _unsigned_lanes, _weighted_sum
+
+SCALE = 1 / 64  # the inner blur's sigma, as a share of the longer side
+MIN_CONTRAST = 2 * SAMPLE_SCALE  # luma levels: weaker extrema are noise
+NEIGHBOURHOOD = 2  # an extremum is the largest (smallest) within this many cells each way
+KERNEL_BITS = 16
+
+
+def keypoints(values, columns, width, height, count):
+    """The `count` strongest keypoints as (x, y) shares of the picture, strongest first.
+
+    values: the grid's rows of ints; columns: the same grid packed by column (a 64-bit lane
+    per row), as hashing.robust._Grid holds them; width, height: the picture's pixels.
+    """
+    rows, cols = len(values), len(values[0])
+    longer = max(width, height)
+    # Sigma in cells along each axis: the same number of pixels on both.
+    sx, sy = SCALE * longer * cols / width, SCALE * longer * rows / height
+    fine = _blur(columns, rows, sx, sy)
+    coarse = _blur(columns, rows, 2 * sx, 2 * sy)
+    dog = [list(map(int.__sub__, a, b)) for a, b in zip(fine, coarse)]
+    mx, my = int(6 * sx) + 1, int(6 * sy) + 1  # the coarse blur's reach
+    highs, lows = _extreme(dog, max), _extreme(dog, min)
+    found = []
+    for y in range(my, rows - my):
+        row, high, low = dog[y], highs[y], lows[y]
+        for x in range(mx, cols - mx):
+            v = row[x]
+            if (v == high[x] and v >= MIN_CONTRAST) or (v == low[x] and v <= -MIN_CONTRAST):
+                found.append((-abs(v), y, x))
+    found.sort()
+    out = []
+    for _, y, x in found[:count]:
+        dx = _vertex(dog[y][x - 1], dog[y][x], dog[y][x + 1])
+        dy = _vertex(dog[y - 1][x], dog[y][x], dog[y + 1][x])
+        out.append(((x + 0.5 + dx) / cols, (y + 0.5 + dy) / rows))
+    return out
+
+
+def _vertex(a, b, c):
+    """Where the parabola through (-1, a), (0, b), (1, c) peaks, within half a cell."""
+    den = a - 2 * b + c
+    if den == 0:
+        return 0.0
+    return max(-0.5, min(0.5, (a - c) / (2 * den)))
+
+
+def _kernel(sigma):
+    """Gaussian-like weights of variance sigma ** 2 in fixed point, summing to about 2**KERNEL_BITS:
+    a blend of the binomials of variance n / 4 and (n + 2) / 4 around it, n even so both are
+    centred on a cell (a crop that changes the aspect ratio changes sigma in cells by any
+    fraction: whole binomials alone would round it by up to 12%)."""
+    units = max(2.0, 4 * sigma * sigma)  # the variance in binomial units (n / 4 each)
+    n = 2 * int(units / 2)
+    f = (units - n) / 2  # the wider binomial's share
+    narrow = [0.0] + [comb(n, k) / (1 << n) for k in range(n + 1)] + [0.0]
+    wide = [comb(n + 2, k) / (1 << (n + 2)) for k in range(n + 3)]
+    one = 1 << KERNEL_BITS
+    return [round(((1 - f) * a + f * b) * one) for a, b in zip(narrow, wide)]
+
+
+def _blur(columns, rows, sx, sy):
+    """The grid blurred along x then y, edges repeated; returns rows of ints."""
+    cols = len(columns)
+    kx, ky = _kernel(sx), _kernel(sy)
+    mask = _lane_mask(rows, 64 - KERNEL_BITS)
+    rx = len(kx) // 2
+    blurred = []
+    for x in range(cols):
+        lines = [columns[min(cols - 1, max(0, x + t - rx))] for t in range(len(kx))]
+        acc = (_weighted_sum(kx, lines) >> KERNEL_BITS) & mask
+        blurred.append(_unsigned_lanes("Q", acc.to_bytes(8 * rows, "little")))
+    packed_rows = [_pack_lanes(r) for r in zip(*blurred)]
+    mask = _lane_mask(cols, 64 - KERNEL_BITS)
+    ry = len(ky) // 2
+    out = []
+    for y in range(rows):
+        lines = [packed_rows[min(rows - 1, max(0, y + t - ry))] for t in range(len(ky))]
+        acc = (_weighted_sum(ky, lines) >> KERNEL_BITS) & mask
+        out.append(list(_unsigned_lanes("Q", acc.to_bytes(8 * cols, "little"))))
+    return out
+
+
+def _extreme(grid, pick):
+    """Each cell's max (or min) over its (2 * NEIGHBOURHOOD + 1) square neighbourhood (edges: what exists)."""
+    r = NEIGHBOURHOOD
+    across = []
+    for row in grid:
+        n = len(row)
+        padded = [row[0]] * r + row + [row[-1]] * r
+        across.append(list(map(pick, *(padded[k:k + n] for k in range(2 * r + 1)))))
+    rows = len(across)
+    out = []
+    for y in range(rows):
+        lines = [across[min(rows - 1, max(0, y + k))] for k in range(-r, r + 1)]
+        out.append(list(map(pick, *lines)))
+    return out
