@@ -4,7 +4,7 @@ from flask import Blueprint
 from hashing import MEDIA_TYPES, SIGNAL_TYPES
 from hashing.match import RULES
 from hashing.records import MAX_HASHES_PER_MEDIA
-from takeback.index import MAX_DISTANCE
+from takeback.index import MAX_DISTANCE, PDQ_DISTANCE
 
 from .api import BODY_LIMIT
 from .models import OUTCOMES
@@ -122,7 +122,7 @@ SCHEMAS = {
         "type": "object", "additionalProperties": False, "required": ["hashes"],
         "properties": {
             "hashes": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _ref("HashRecord")},
-            "max_distance": {"type": "integer", "minimum": 0, "maximum": MAX_DISTANCE},
+            "max_distance": {"type": "integer", "minimum": 0, "maximum": PDQ_DISTANCE},
         },
     },
     "MatchResults": {

@@ -4,7 +4,6 @@ import re
 from flask import Blueprint, current_app, g, request
 
 from hashing import HashRecord, RecordError
-from takeback.index import MAX_DISTANCE
 
 from . import matching, storage
 from .api import ApiError, int_field, json_body, list_field, require_fields
@@ -64,10 +63,10 @@ def match():
             queries.append(HashRecord.from_json(h))
         except RecordError as e:
             raise ApiError(400, "hashes[%d]: %s" % (i, e)) from None
-    max_distance = current_app.config["PDQ_MATCH_DISTANCE"]
-    if "max_distance" in body:
-        max_distance = int_field(body["max_distance"], "max_distance", 0, MAX_DISTANCE)
     feed_index = current_app.extensions["takeback_feed_index"]
+    max_distance = current_app.config["PDQ_MATCH_DISTANCE"]
+    if "max_distance" in body:  # at most what the indexes of a query PDQ's rules were made for (31)
+        max_distance = int_field(body["max_distance"], "max_distance", 0, feed_index.index.max_override)
     results = matching.match(feed_index, queries, max_distance)
     return {
         "max_distance": max_distance,

@@ -3,9 +3,9 @@
 A crop moves the frame, not the content, so windows placed by content line up where windows
 placed by the frame cannot. The keypoints are the strongest local extrema of a difference of
 two blurs (a band-pass filter: blobs about SCALE of the picture's longer side across), on
-the luma grid hashing.robust cuts its windows from. Blurs are binomial (a Gaussian in
-integers) along each axis, sized in pixels, not grid cells, so a blob looks the same in a
-picture of any aspect ratio. Extrema near the edges are skipped: a crop would cut their blur.
+the luma grid hashing.robust cuts its windows from, at half its resolution. Blurs are
+binomial (a Gaussian in integers) along each axis, sized in pixels, not grid cells, so a blob
+looks the same in a picture of any aspect ratio. Extrema near the edges are skipped: a crop would cut their blur.
 
 Integers up to the sub-cell refinement (basic float operations only), so CPython and Pyodide
 find the same points.

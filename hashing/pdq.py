@@ -77,12 +77,18 @@ class PdqHash:
     def dihedral(self):
         """The hashes of the 8 rotations/flips of the image, from the one DCT, as the reference does.
 
+        Returns {name: HashValue} in DIHEDRAL_NAMES order (see dihedral_dcts)."""
+        return {name: _bits_above_median(b) for name, b in self.dihedral_dcts().items()}
+
+    def dihedral_dcts(self):
+        """The DCTs of the 8 rotations/flips of the image, {name: 16 x 16 rows}.
+
         The basis cos((k + 1)(2x + 1) pi / 128) is even or odd under the mirror x -> 63 - x as
         k + 1 is even or odd, so mirroring an axis negates the coefficients with an even index
-        along it; a quarter turn also transposes. Returns {name: HashValue} in DIHEDRAL_NAMES order.
+        along it; a quarter turn also transposes.
         """
         a = self._dct
-        n = DCT_SIDE
+        n = len(a)
         out = {}
         for name in DIHEDRAL_NAMES:
             b = [[0] * n for _ in range(n)]
@@ -105,7 +111,7 @@ class PdqHash:
                         b[j][i] = v
                     else:  # flipminus1
                         b[j][i] = -v if (i + j) & 1 else v
-            out[name] = _bits_above_median(b)
+            out[name] = b
         return out
 
     def __repr__(self):
@@ -137,11 +143,17 @@ class LumaBlocks:
         self.row_sizes = [len(rows) for rows in strips]
         self.grid = _block_luma(pixels, self.kx, strips)
 
-    def samples(self, n):
-        """The n x n tent-filtered samples, as n integers (one per column) with a 64-bit lane per row."""
-        w, h = self.width, self.height
-        row_weights = _block_weights(_tent_weights(h, n), self.row_sizes, self.ky)
-        col_weights = _block_weights(_tent_weights(w, n), [min(self.kx, w - x) for x in range(0, w, self.kx)], self.kx)
+    def samples(self, n, box=None):
+        """The n x n tent-filtered samples, as n integers (one per column) with a 64-bit lane per row.
+
+        box: (x0, y0, x1, y1) in pixels to sample only that part of the image, as if cropped
+        (from the same blocks: exact up to where the box cuts a block)."""
+        x0, y0, x1, y1 = box or (0, 0, self.width, self.height)
+        rows = [(first + y0, weights) for first, weights in _tent_weights(y1 - y0, n)]
+        cols = [(first + x0, weights) for first, weights in _tent_weights(x1 - x0, n)]
+        row_weights = _block_weights(rows, self.row_sizes, self.ky)
+        col_sizes = [min(self.kx, self.width - x) for x in range(0, self.width, self.kx)]
+        col_weights = _block_weights(cols, col_sizes, self.kx)
         return _sample_columns(self.grid, row_weights, col_weights, n)
 
     def pdq(self):

@@ -9,30 +9,35 @@ PDQ, a photo gets PDQ-like hashes of *windows*:
   picture, taken from a 128 x 128 grid of the image's luma (PDQ's own filter, sampled finer)
   resampled to 32 x 32 (enough samples for those 16 frequencies). One pass over the pixels
   serves PDQ and every window.
-* "pdq-dihedral": PDQ of the 7 other rotations/flips of the whole photo (free: from PDQ's DCT).
+* "pdq-dihedral": the window hash of the 7 other rotations/flips of the whole photo (free:
+  from its DCT's signs, as PDQ's reference does).
 
 The enrolled side (a person's photo, at most ENROL_BUDGET extra hashes) hashes many windows:
-crops of the photo at several sizes and positions, with and without its aspect ratio, the
-middle band that survives meme text at the top and bottom, and its content box. The query
-side (an upload, at most QUERY_BUDGET) hashes few: the whole upload, its mirror image, its
-content box (without borders, padding or caption bars) and its middle parts. A crop of the
-photo then lies close to an enrolled window; a padded or captioned copy's content box is the
-photo. hashing.match.image_match compares them (docs/ROBUST.md has the measurements).
+the whole photo, its middle band (meme text goes above and below it) and inner part
+(stickers go in the corners), centred crops, its content box, the centred part a phone's
+straighten tool keeps when it turns the photo a few degrees, and windows spanned by pairs of
+its keypoints (hashing.keypoints), which a crop keeps wherever its edges fall. The query side
+(an upload, at most QUERY_BUDGET) hashes few: the whole upload, its content box (without
+borders, screenshot padding or caption bars), the box's middle band and mirror image, and
+the windows of pairs of its strongest keypoints. hashing.match.image_match compares them;
+docs/ROBUST.md has the reasons and the measurements.
 
-Everything is integer arithmetic after the float weights (basic IEEE operations only), so
-CPython and Pyodide give the same bits.
+Everything is integer arithmetic after the float weights (basic IEEE operations only, and
+literal sines), so CPython and Pyodide give the same bits.
 """
 import math
-from operator import mul, sub
+from operator import sub
 
 from .pdq import (
-    DIHEDRAL_NAMES, SAMPLE_SCALE, LumaBlocks, _bits_above_median, _lane_mask, _pack_lanes, _unsigned_lanes, _weighted_sum,
+    DIHEDRAL_NAMES, LUMA_SCALE, SAMPLE_SCALE, LumaBlocks, PdqHash, _bits_above_median, _lane_mask, _pack_lanes,
+    _unsigned_lanes, _weighted_sum,
 )
 from .keypoints import keypoints
 from .records import HashRecord
 
 ENROL_BUDGET = 64
 QUERY_BUDGET = 8
+TURNED = ("rotate90", "rotate180", "rotate270")  # hashing.pdq's names of the quarter turns
 
 GRID = 128  # the luma grid windows are cut from
 SIDE = 32  # samples per side of a window: twice the highest DCT frequency kept
@@ -42,7 +47,7 @@ DCT_BITS = 24
 
 
 def _centred():
-    """Centred crops at every 2.5% of the side, 5% to 40% of the area: a centred crop of the
+    """Centred crops at every 2.5%, from 2.5% to 15% off each edge: a centred crop of the
     photo lands within PDQ's ~2% tolerance of one of them."""
     return [(m, m, 1 - m, 1 - m) for m in (0.025, 0.05, 0.075, 0.1, 0.125, 0.15)]
 
@@ -51,11 +56,17 @@ WHOLE = (0.0, 0.0, 1.0, 1.0)
 BAND = (0.0, 0.2, 1.0, 0.8)  # without meme text at the top and bottom
 INNER = (0.15, 0.15, 0.85, 0.85)  # without stickers in the corners
 ENROL_WINDOWS = [WHOLE, BAND, INNER] + _centred()
+# A phone's straighten tool turns a photo by a few degrees and crops it to its aspect ratio:
+# (sin, cos) of -5, -3.5, -2, 2, 3.5 and 5 degrees (literals: the same bits on every platform;
+# a turn between two of them is at most 0.75 degrees off, which PDQ's bits survive).
+TURNS = [(-0.08715574274765817, 0.9961946980917455), (-0.06104853953485687, 0.9981347984218669),
+         (-0.03489949670250097, 0.9993908270190958), (0.03489949670250097, 0.9993908270190958),
+         (0.06104853953485687, 0.9981347984218669), (0.08715574274765817, 0.9961946980917455)]
 
 # Windows spanned by pairs of keypoints (hashing.keypoints): a crop keeps most of the photo's
 # blobs where they were in the picture, so a window placed by two of them is found again.
 ENROL_KEYPOINTS = 12  # the enrolled photo's pairs come from its 12 strongest keypoints...
-QUERY_KEYPOINTS = 4  # ...the upload's from its 4 strongest
+QUERY_KEYPOINTS = 5  # ...the upload's from its 5 strongest
 PAIR_SPAN = 1.2  # a pair's window: a square PAIR_SPAN times their distance across, centred between them
 MIN_PAIR = 0.15  # pairs closer than this share of the longer side span too little to hash
 
@@ -63,31 +74,61 @@ MIN_PAIR = 0.15  # pairs closer than this share of the longer side span too litt
 def enrol_hashes(pixels, blocks=None, pdq=None):
     """The extra hash records of a photo a person enrols: windows, keypoint pairs, rotations/flips."""
     blocks = blocks or LumaBlocks(pixels)
-    pdq = pdq or blocks.pdq()
-    grid = _Grid(blocks)
-    box = grid.content_box()
-    windows = list(ENROL_WINDOWS)
-    if box != WHOLE:
-        windows.append(box)
-    windows += grid.pair_windows(box, ENROL_KEYPOINTS)
-    room = ENROL_BUDGET - (len(DIHEDRAL_NAMES) - 1)
-    out = _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in map(grid.window_hash, windows)])[:room]
-    variants = pdq.dihedral()
-    out += [HashRecord("pdq-dihedral", variants[name].hex(), pdq.quality) for name in DIHEDRAL_NAMES[1:]]
+    image, picture = _image_and_picture(blocks)
+    hashes = [image.window_hash(WHOLE)] if picture is not image else []
+    hashes += [picture.window_hash(w) for w in ENROL_WINDOWS] + [picture.turned_hash(t) for t in TURNS]
+    hashes += map(picture.window_hash, picture.pair_windows(ENROL_KEYPOINTS))
+    room = ENROL_BUDGET - len(TURNED)
+    out = _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in hashes])[:room]
+    # The photo turned a quarter, a half and three quarters (its mirror images hash as it
+    # does), from its window's DCT: a window's samples sit symmetrically in it, so these are
+    # exactly the hashes of the turned photo (PDQ's own samples are a pixel off centre, which
+    # some detailed photos notice). The whole image, not the picture: a turned copy's content
+    # box is found by other rules (columns are never text on a bar).
+    whole = image.window_pdq(WHOLE, unmirrored=False)
+    turned = whole.dihedral_dcts()
+    out += [HashRecord("pdq-dihedral", _bits_above_median(_unmirrored(turned[name])).hex(), whole.quality)
+            for name in TURNED]
     return _distinct(out)
 
 
 def query_hashes(pixels, blocks=None, pdq=None):
-    """The extra hash records of an upload a platform checks: the whole upload; its content box
-    (without borders, padding or caption bars) if it has one; the box's middle band and mirror
-    image; windows of keypoint pairs in the box."""
+    """The extra hash records of an upload a platform checks: the whole upload; the picture in
+    it (without borders, screenshot padding or caption bars), its middle band and its mirror
+    image; windows of pairs of the picture's strongest keypoints."""
     blocks = blocks or LumaBlocks(pixels)
-    grid = _Grid(blocks)
-    box = grid.content_box()
-    windows = [WHOLE] + ([box] if box != WHOLE else []) + [_inside(box, BAND)]
-    out = [grid.window_hash(w) for w in windows] + [grid.window_hash(box, mirror=True)]
-    out += map(grid.window_hash, grid.pair_windows(box, QUERY_KEYPOINTS))
+    image, picture = _image_and_picture(blocks)
+    out = [image.window_hash(WHOLE)] if picture is not image else []
+    out += [picture.window_hash(WHOLE), picture.window_hash(BAND)]
+    out += map(picture.window_hash, picture.pair_windows(QUERY_KEYPOINTS))
     return _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in out])[:QUERY_BUDGET]
+
+
+def _image_and_picture(blocks):
+    """The image's grid, and the grid of the picture in it: its content box sampled afresh at
+    the full grid resolution (a screenshot's photo may fill a third of it), or the same grid
+    when there is no box."""
+    image = _Grid(blocks)
+    box = image.content_box()
+    if box == WHOLE:
+        return image, image
+    w, h = blocks.width, blocks.height
+    pixels = (round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h))
+    return image, _Grid(blocks, pixels)
+
+
+def _unmirrored(dct):
+    """The DCT of the window or of its left-right mirror image, whichever is canonical, so that
+    a mirrored copy (a selfie, a flipped repost, and every crop of one) hashes as the original.
+
+    Mirroring negates the coefficients with an even column index (the basis functions odd
+    about the middle). The canonical one has the sum of the lowest of those (i + j < 8)
+    non-negative: the picture's broad left-right imbalance points the same way. (Of the
+    rules tried on 200 turned and mirrored corpus photos, this one chose alike for the copy
+    and the original every time; the largest coefficient's sign failed 4 times.)"""
+    if sum(dct[i][j] for i in range(8) for j in range(0, 8 - i, 2)) >= 0:
+        return dct
+    return [[-v if j % 2 == 0 else v for j, v in enumerate(row)] for row in dct]
 
 
 def _halve(values):
@@ -132,10 +173,14 @@ _SIDE_MASK = _lane_mask(SIDE, 64 - WEIGHT_BITS)
 class _Grid:
     """The GRID x GRID luma samples of an image, and hashes of windows of it."""
 
-    def __init__(self, blocks):
-        self.columns = blocks.samples(GRID)  # column j: a 64-bit lane per row
-        self.width, self.height = blocks.width, blocks.height
+    def __init__(self, blocks, box=None):
+        """box: (x0, y0, x1, y1) pixels to sample only that part of the image (as if cropped)."""
+        self.columns = blocks.samples(GRID, box)  # column j: a 64-bit lane per row
+        x0, y0, x1, y1 = box or (0, 0, blocks.width, blocks.height)
+        self.width, self.height = x1 - x0, y1 - y0
+        self.blocks = blocks
         self._values = None
+        self._halved = None
 
     def values(self):
         """The grid as rows of ints (row i, column j)."""
@@ -144,16 +189,20 @@ class _Grid:
             self._values = [list(r) for r in zip(*cols)]
         return self._values
 
-    def window_hash(self, window, mirror=False):
-        """(HashValue, quality) of a window; mirror=True hashes its left-right mirror image."""
+    def window_hash(self, window):
+        """(HashValue, quality) of a window."""
+        result = self.window_pdq(window)
+        return result.hash, result.quality
+
+    def window_pdq(self, window, unmirrored=True):
+        """A window's hash as a PdqHash (with its DCT, for the rotations/flips); unmirrored=False
+        keeps the DCT as sampled (turn it before choosing between it and its mirror image)."""
         x0, y0, x1, y1 = window
         # Horizontal pass on the packed columns: SIDE new columns, a lane per grid row.
         cols = []
         for first, weights in _area_weights(x0 * GRID, x1 * GRID):
             acc = _weighted_sum(weights, self.columns[first:first + len(weights)])
             cols.append(_unsigned_lanes("Q", ((acc >> WEIGHT_BITS) & _GRID_MASK).to_bytes(8 * GRID, "little")))
-        if mirror:
-            cols.reverse()
         rows = [_pack_lanes(r) for r in zip(*cols)]  # grid row i: a lane per new column
         # Vertical pass: SIDE x SIDE samples, rows packed with a lane per column.
         packed, samples = [], []
@@ -161,109 +210,234 @@ class _Grid:
             acc = (_weighted_sum(weights, rows[first:first + len(weights)]) >> WEIGHT_BITS) & _SIDE_MASK
             packed.append(acc)
             samples.append(_unsigned_lanes("Q", acc.to_bytes(8 * SIDE, "little")))
-        return _bits_above_median(_dct(packed, samples)), _quality(samples)
+        dct = _dct(packed, samples)
+        if unmirrored:
+            dct = _unmirrored(dct)
+        return PdqHash(_bits_above_median(dct), _quality(samples), dct)
 
-    def pair_windows(self, box, count):
-        """Windows (shares of the image) spanned by pairs of the `count` strongest keypoints in
-        `box`, the pairs of the strongest first: (0, 1), (0, 2), (1, 2), (0, 3), ..."""
-        x0, y0, x1, y1 = box
-        c0, c1 = int(x0 * GRID), max(int(x0 * GRID) + 1, round(x1 * GRID))
-        r0, r1 = int(y0 * GRID), max(int(y0 * GRID) + 1, round(y1 * GRID))
-        values = _halve([row[c0:c1] for row in self.values()[r0:r1]])  # blobs need no finer grid
-        if len(values) < 12 or len(values[0]) < 12:
-            return []
+    def turned_hash(self, turn):
+        """(HashValue, quality) of what a phone's straighten tool keeps of the photo when it
+        turns it by `turn` ((sin, cos) of the angle): the centred rectangle of the photo's
+        aspect ratio, turned, as large as fits without an empty corner. Point samples of the
+        half-resolution grid (about two of its cells apart, as the area-weighted windows)."""
+        sin, cos = turn
+        w, h = self.width, self.height
+        zoom = 1 / (cos + max(w / h, h / w) * abs(sin))
+        fine = self.halved()
+        rows, cols = len(fine), len(fine[0])
+        # Grid coordinates of sample (i, j): the window's centre plus its offsets turned,
+        # split into the parts that depend on j and on i alone.
+        offsets = [((k + 0.5) / SIDE - 0.5) * zoom for k in range(SIDE)]
+        x_of_j = [u * cos * cols for u in offsets]
+        y_of_j = [u * w * sin / h * rows for u in offsets]
+        x_of_i = [-v * h * sin / w * cols for v in offsets]
+        y_of_i = [v * cos * rows for v in offsets]
+        cx, cy = cols / 2 - 0.5, rows / 2 - 0.5
+        samples, packed = [], []
+        for xi, yi in zip(x_of_i, y_of_i):
+            row = []
+            for xj, yj in zip(x_of_j, y_of_j):
+                gx, gy = cx + xi + xj, cy + yi + yj
+                x, y = min(cols - 2, max(0, int(gx))), min(rows - 2, max(0, int(gy)))
+                fx = min(256, max(0, round((gx - x) * 256)))
+                fy = min(256, max(0, round((gy - y) * 256)))
+                above, below = fine[y], fine[y + 1]
+                top = above[x] * (256 - fx) + above[x + 1] * fx
+                bottom = below[x] * (256 - fx) + below[x + 1] * fx
+                row.append((top * (256 - fy) + bottom * fy) >> 16)
+            samples.append(row)
+            packed.append(_pack_lanes(row))
+        return _bits_above_median(_unmirrored(_dct(packed, samples))), _quality(samples)
+
+    def halved(self):
+        if self._halved is None:
+            self._halved = _halve(self.values())
+        return self._halved
+
+    def pair_windows(self, count):
+        """Windows spanned by pairs of the `count` strongest keypoints, the pairs of the
+        strongest first: (0, 1), (0, 2), (1, 2), (0, 3), ..."""
+        values = self.halved()  # blobs need no finer grid
         columns = [_pack_lanes(c) for c in zip(*values)]
-        # The region's pixels: the cells' share of the image's.
-        w, h = self.width * (c1 - c0) / GRID, self.height * (r1 - r0) / GRID
-        points = [(x0 + px * (c1 - c0) / GRID, y0 + py * (r1 - r0) / GRID)
-                  for px, py in keypoints(values, columns, w, h, count)]
+        w, h = self.width, self.height
+        points = keypoints(values, columns, w, h, count)
         out = []
         for j in range(1, len(points)):
             for i in range(j):
                 (xa, ya), (xb, yb) = points[i], points[j]
-                dx, dy = (xa - xb) * self.width, (ya - yb) * self.height
+                dx, dy = (xa - xb) * w, (ya - yb) * h
                 d = math.sqrt(dx * dx + dy * dy)  # correctly rounded everywhere, unlike pow()
                 if d < MIN_PAIR * max(w, h):
                     continue
                 half = PAIR_SPAN * d / 2
-                cx, cy = (xa + xb) / 2 * self.width, (ya + yb) / 2 * self.height
-                window = ((cx - half) / self.width, (cy - half) / self.height,
-                          (cx + half) / self.width, (cy + half) / self.height)
-                if window[0] >= x0 and window[1] >= y0 and window[2] <= x1 and window[3] <= y1:
+                cx, cy = (xa + xb) / 2 * w, (ya + yb) / 2 * h
+                window = ((cx - half) / w, (cy - half) / h, (cx + half) / w, (cy + half) / h)
+                if window[0] >= 0 and window[1] >= 0 and window[2] <= 1 and window[3] <= 1:
                     out.append(window)
         return out
 
     def content_box(self):
-        """The picture without uniform borders, padding, status bars or caption bars (shares of the image)."""
+        """The picture without uniform borders, screenshot padding, status and navigation bars
+        or caption bars (shares of the image); WHOLE when there are none.
+
+        Rows first: a bar row is nearly all one colour, or (text on a bar: a status bar, a
+        caption) has that colour at both ends and over half its length. Then columns, over
+        the rows left: only uniform ones (a picture's side is never text on a bar). Found on
+        the grid, then each edge is placed on the finer block grid: a cell is 1/128 of the
+        image, and a screenshot's photo may fill only a third of it.
+        """
         v = self.values()
-        top = _bar_lines(v)
-        bottom = _bar_lines(v[::-1])
-        t = [list(c) for c in zip(*v)]
-        left = _bar_lines(t)
-        right = _bar_lines(t[::-1])
-        if top + bottom > GRID * 0.6 or left + right > GRID * 0.6:
+        top, top_colour = _bar_lines(v, text=True)
+        bottom, bottom_colour = _bar_lines(v[::-1], text=True)
+        columns = [list(c) for c in zip(*v[top:GRID - bottom])]
+        left, left_colour = _bar_lines(columns, text=False)
+        right, right_colour = _bar_lines(columns[::-1], text=False)
+        if top + bottom > GRID - MIN_CONTENT or left + right > GRID - MIN_CONTENT:
             return WHOLE
-        return (left / GRID, top / GRID, 1 - right / GRID, 1 - bottom / GRID)
+        b = self.blocks
+        rows = [list(r) for r in b.grid]
+        row_px = b.row_sizes
+        col_px = [min(b.kx, b.width - x) for x in range(0, b.width, b.kx)]
+        y0 = _refine(rows, row_px, col_px, top, top_colour, b.ky, b.height)
+        y1 = 1 - _refine(rows[::-1], row_px[::-1], col_px, bottom, bottom_colour, _last(b.ky, b.height), b.height)
+        r0, r1 = int(y0 * b.height) // b.ky, -(-int(y1 * b.height) // b.ky)
+        cols = [list(c) for c in zip(*rows[r0:r1])]
+        x0 = _refine(cols, col_px, row_px[r0:r1], left, left_colour, b.kx, b.width)
+        x1 = 1 - _refine(cols[::-1], col_px[::-1], row_px[r0:r1], right, right_colour, _last(b.kx, b.width), b.width)
+        if x1 - x0 < MIN_CONTENT / GRID or y1 - y0 < MIN_CONTENT / GRID:
+            return WHOLE
+        return (x0, y0, x1, y1)
+
+
+def _last(k, n):
+    """The size of the last block along an axis of n pixels cut every k (for scanning backwards)."""
+    return n - (n - 1) // k * k
+
+
+def _refine(lines, line_px, cross_px, cells, colour, first_px, side):
+    """Where a bar found to end about `cells` grid cells in ends on the block grid (a share of
+    the side): the first block line near there that is not the bar's colour. lines are block
+    sums from the bar's side on; line_px and cross_px the pixels each block spans each way;
+    first_px the pixels of the first line (the rest are a full block)."""
+    if cells == 0:
+        return 0.0
+    full = line_px[1] if len(line_px) > 1 else first_px
+    px_per_block = full  # along this axis (the first line may be shorter when scanning back)
+    start_px = max(0, (cells - 1) * side // GRID)
+    stop_px = min(side, (cells + 2) * side // GRID)
+    n = max(0, (start_px - first_px) // px_per_block + 1) if start_px else 0
+    while n < len(lines):
+        offset = first_px + (n - 1) * px_per_block if n else 0
+        if offset >= stop_px:
+            break
+        if not _bar_block_line(lines[n], line_px[n], cross_px, colour):
+            return offset / side
+        n += 1
+    return min(stop_px, side) / side
+
+
+def _bar_block_line(line, rows, widths, colour):
+    """Whether a line of block sums (LUMA_SCALE x luma; `rows` x widths[c] pixels each) is
+    nearly all the bar's colour (a grid value: SAMPLE_SCALE x luma)."""
+    near = 0
+    for total, w in zip(line, widths):
+        npx = rows * w * LUMA_SCALE
+        if abs(total * SAMPLE_SCALE - colour * npx) <= BAR_TOLERANCE * npx:
+            near += 1
+    return near >= UNIFORM_SHARE * len(line)
 
 
 BAR_TOLERANCE = 12 * SAMPLE_SCALE  # luma levels
-BAR_SHARE = 0.8  # a bar line: this share of it within the tolerance of the bar's colour
-MARGIN = GRID // 12  # a caption bar: text in the middle, its colour at both ends
-MAX_BAR = int(GRID * 0.35)
+UNIFORM_SHARE = 0.97  # a uniform bar line: this share of it near the bar's colour
+TEXT_SHARE = 0.5  # a line of text on a bar: at least this share near the bar's colour...
+MARGIN = GRID // 16  # ...and the bar's colour at both ends
+MAX_BAR = int(GRID * 0.45)  # a phone screenshot of a landscape photo pads a third above and below
+MIN_CONTENT = GRID // 4
+PICTURE_LINES = 4
 
 
-def _bar_lines(lines):
-    """How many lines from the start are a bar: borders, padding, a status bar, a caption bar."""
-    colour = lines[0][0]
-    n = 0
-    while n < MAX_BAR:
+def _bar_lines(lines, text):
+    """(How many lines from the start are a bar, the bar's colour) (see _Grid.content_box). A
+    few lines that are not (an app's title, a caption's big letters) do not end a bar;
+    PICTURE_LINES in a row do."""
+    first = sorted(lines[0])
+    colour = first[len(first) // 2]  # the bar's colour: the first line's median (a corner may be text)
+    end, n, run = 0, 0, 0
+    while n < min(MAX_BAR, len(lines)) and run < PICTURE_LINES:
         line = lines[n]
         near = sum(1 for v in line if abs(v - colour) <= BAR_TOLERANCE)
-        margins = line[:MARGIN] + line[-MARGIN:]
-        if near < BAR_SHARE * len(line) and any(abs(v - colour) > BAR_TOLERANCE for v in margins):
-            break
+        bar = near >= UNIFORM_SHARE * len(line) or (
+            text and near >= TEXT_SHARE * len(line)
+            and all(abs(v - colour) <= BAR_TOLERANCE for v in line[:MARGIN] + line[-MARGIN:]))
         n += 1
-    # The tent filter blurs the picture's edge into a line or two: take those too.
-    return n + 2 if 0 < n < MAX_BAR else n
+        if bar:
+            end, run = n, 0
+        else:
+            run += 1
+    return end, colour
 
 
 def _area_weights(a, b):
-    """SIDE output cells evenly spanning [a, b) of the grid: (first grid cell, fixed-point weights)."""
+    """SIDE output cells evenly spanning [a, b) of the grid: (first grid cell, fixed-point weights).
+
+    Each output cell averages the grid cells it overlaps, weighted by the overlap: whole cells
+    inside it weigh one step's share, the two it straddles their part."""
     a = max(0.0, min(a, GRID - 1e-9))
     b = max(a + 1e-9, min(b, float(GRID)))
     step = (b - a) / SIDE
+    unit = (1 << WEIGHT_BITS) / step  # the weight of a whole grid cell
     out = []
     for c in range(SIDE):
         lo, hi = a + c * step, a + (c + 1) * step
-        first = int(lo)
-        last = min(GRID - 1, int(math.ceil(hi)) - 1)
-        weights = []
-        for p in range(first, last + 1):
-            overlap = min(hi, p + 1) - max(lo, p)
-            weights.append(round(overlap / step * (1 << WEIGHT_BITS)))
+        first, last = int(lo), min(GRID - 1, int(math.ceil(hi)) - 1)
+        if first == last:
+            out.append((first, [1 << WEIGHT_BITS]))
+            continue
+        inner = round(unit)
+        weights = [round((first + 1 - lo) * unit)] + [inner] * (last - first - 1) + [round((hi - last) * unit)]
         out.append((first, weights))
     return out
 
 
+_WIDE = 16  # bytes per lane in the second DCT pass: its sums reach about 2**89
+_OFFSET = 1 << 58  # makes the first pass's results (|v| < 2**57) non-negative for packing
+_DCT_ROW_SUMS = [sum(row) for row in _DCT]
+
+
 def _dct(packed, samples):
-    """The 16 x 16 low-frequency DCT corner of SIDE x SIDE samples (rows packed and unpacked)."""
+    """The 16 x 16 low-frequency DCT corner of SIDE x SIDE samples (rows packed and unpacked).
+
+    Both passes are weighted sums of packed lines (the table offset to be non-negative, the
+    offsets' contribution taken back out after): first of the sample rows, then, transposed,
+    of the first pass's columns in 128-bit lanes."""
     column_sums = [sum(c) for c in zip(*samples)]
     ds = []  # ds[k][j] = sum_i D[k][i] * S[i][j]
     for d in _DCT_OFFSET:
         acc = _weighted_sum(d, packed)
         lanes = _unsigned_lanes("Q", acc.to_bytes(8 * SIDE, "little"))
         ds.append([v - _DCT_ONE * s for v, s in zip(lanes, column_sums)])
-    return [[sum(map(mul, d, row)) for d in _DCT] for row in ds]
+    # b[k][l] = sum_j ds[k][j] * D[l][j]: column j of ds packed with a lane per k.
+    columns = [int.from_bytes(b"".join((v + _OFFSET).to_bytes(_WIDE, "little") for v in col), "little")
+               for col in zip(*ds)]
+    row_sums = [sum(row) for row in ds]
+    out = [[0] * FREQUENCIES for _ in range(FREQUENCIES)]
+    constant = SIDE * _DCT_ONE * _OFFSET
+    for l, d in enumerate(_DCT_OFFSET):
+        raw = _weighted_sum(d, columns).to_bytes(_WIDE * FREQUENCIES, "little")
+        fixed = _OFFSET * _DCT_ROW_SUMS[l] + constant
+        for k in range(FREQUENCIES):
+            lane = int.from_bytes(raw[k * _WIDE:(k + 1) * _WIDE], "little")
+            out[k][l] = lane - fixed - _DCT_ONE * row_sums[k]
+    return out
 
 
 def _quality(samples):
-    """PDQ's quality (the sum of significant gradients, 0-100) for a SIDE x SIDE window:
-    half as many samples per side as PDQ's, so each gradient is about twice PDQ's and the
-    divisor is halved twice over (a quarter of the pairs)."""
-    div = 255 * SAMPLE_SCALE
+    """PDQ's quality (the sum of gradients, 0-100) for a SIDE x SIDE window: half as many
+    samples per side as PDQ's, so each gradient is about twice PDQ's and the divisor is halved
+    twice over (a quarter of the pairs). Summed whole (PDQ truncates each term)."""
     total = 0
     for i, row in enumerate(samples):
-        total += sum(abs(d) * 100 // div for d in map(sub, row, row[1:]))
+        total += sum(map(abs, map(sub, row, row[1:])))
         if i + 1 < SIDE:
-            total += sum(abs(d) * 100 // div for d in map(sub, row, samples[i + 1]))
-    return min(100, total // 45)
+            total += sum(map(abs, map(sub, row, samples[i + 1])))
+    return min(100, total * 100 // (255 * SAMPLE_SCALE) // 45)

@@ -1,51 +1,82 @@
 """A PDQ index with exact recall: multi-index hashing, numpy-backed.
 
-Pigeonhole: split the 256 bits into m disjoint chunks; if two hashes differ in at most 31
-bits and every chunk allowed r differing bits, then m * (r + 1) > 31 means at least one chunk
-differs in at most r bits. For each chunk we keep a posting list per chunk value (CSR:
-offsets + row numbers); a query looks up each of its chunk values and every value within r
-bits of it, checks every candidate's full distance, and so finds every hash within 31 bits,
-no more. Two layouts, chosen by size at each rebuild:
+Pigeonhole: split the 256 bits into m disjoint chunks; if two hashes differ in at most d bits
+and every chunk allowed r differing bits, then m * (r + 1) > d means at least one chunk
+differs in at most r bits. So a layout of m chunks and radius r covers every distance below
+m * (r + 1). For each chunk we keep a posting list per chunk value (CSR: offsets + row
+numbers); a query looks up each of its chunk values and every value within r bits of it,
+checks every candidate's full distance, and so finds every hash within d bits, no more.
 
-- "narrow": 16 chunks of 16 bits, r = 1 (16 x 2 = 32 > 31): 272 buckets per query, a 4 MB
-  offsets table; about n / 241 candidates per query, fine up to a couple of million hashes.
-- "wide": 11 chunks of 23-24 bits, r = 2 (11 x 3 = 33 > 31): 3,119 buckets per query, a
-  470 MB offsets table whatever the size; about n / 3,100,000 candidates per query, so a
-  query at 10 million hashes checks ~3,200 rows instead of ~41,000.
+A PdqIndex is made for the largest distance it must answer (PdqIndex(max_distance=d), PDQ's
+31 by default) and, at each rebuild, picks among the layouts that cover d by size: the
+narrow layout of the smallest radius that covers d, or from WIDE_FROM hashes (WIDE_FROM_LOOSE
+when that narrow layout has radius 2) the wide one. Per query: buckets are the posting lists
+looked up, candidates the rows checked among n random hashes (true matches and
+near-duplicates come on top), latency the median one query per call measured on a shared
+2-core machine (tests/bench_index.py; batched queries do about as well or up to 1.5x better):
+
+  layout     chunks            r  covers  buckets  candidates  offsets  used for          latency
+  NARROW     16 of 16 bits     1  <= 31      272   n / 241       4 MB   d <= 31, < 2M     1M: 0.2 ms
+  WIDE       11 of 23-24 bits  2  <= 32    3,119   n / 3,100   470 MB   d <= 31, >= 2M    5M: 0.2 ms
+  NARROW_R2  16 of 16 bits     2  <= 47    2,192   n / 30        4 MB   d 32..43, < 1M    250k: 0.5 ms
+  WIDE_R3    11 of 23-24 bits  3  <= 43   23,359   n / 420     470 MB   d 33..43, >= 1M   1M: 1.0, 5M: 1.1 ms
+
+(WIDE at 10M: ~3,200 candidates instead of NARROW's ~41,000; at d = 32 exactly the wide
+layout is WIDE.) So PDQ's indexes (31 bits) keep the cheap layouts, and the radius + 1
+layouts serve only the types whose rules need more (pdq-window at 40), up to MAX_DISTANCE =
+43: a query there costs ~5x (WIDE_R3's 23,359 buckets; NARROW_R2's 8x candidates, which is
+why it goes wide from 1M). Beyond 43 only NARROW_R2 would be left (n / 30 candidates at any
+size), so that is refused. The probe tables (per probe: which chunk, which XOR mask) are
+built at first use, once per layout: WIDE_R3's 23,359 rows take 0.6 MB and ~0.03 s.
 
 Used by the server (kept in sync with the feed) and by platforms on their own machines,
-through RuleIndex: one PdqIndex per enrolled perceptual type of hashing.match.RULES.
-Additions after the last build sit in a small unindexed tail that is scanned directly;
-removals are tombstones; when either grows the structure is rebuilt.
+through RuleIndex: one PdqIndex per enrolled perceptual type of hashing.match.RULES, made for
+the largest distance of that type's rules. Additions after the last build sit in a small
+unindexed tail that is scanned directly; removals are tombstones; when either grows the
+structure is rebuilt.
 """
 import itertools
+import math
 
 import numpy as np
 
-MAX_DISTANCE = 31  # the largest distance both layouts' pigeonhole argument covers
-WIDE_FROM = 2_000_000  # rebuilds with at least this many hashes use the wide layout
+PDQ_DISTANCE = 31  # PDQ's distance: PdqIndex's default, and the most a caller's max_distance may ask of a query PDQ
+WIDE_FROM = 2_000_000  # rebuilds with at least this many hashes use WIDE (distances up to 31)
+WIDE_FROM_LOOSE = 1_000_000  # ... and for distances 32..43 WIDE_R3 (WIDE at 32) instead of NARROW_R2
 
 
 class Layout:
-    """Chunk widths (bits, adding up to 256) and the radius r looked up around each chunk."""
+    """Chunk widths (bits, adding up to 256) and the radius r looked up around each chunk.
+
+    It covers every distance up to `covers` = chunks * (r + 1) - 1 (pigeonhole)."""
 
     def __init__(self, name, widths, radius):
-        if sum(widths) != 256 or len(widths) * (radius + 1) <= MAX_DISTANCE:
-            raise ValueError("a layout must cover 256 bits and guarantee recall at %d" % MAX_DISTANCE)
+        if sum(widths) != 256 or not 0 <= radius <= 8:
+            raise ValueError("a layout's chunks must cover 256 bits, with a radius of 0..8")
         self.name, self.widths, self.radius = name, tuple(widths), radius
+        self.covers = len(self.widths) * (radius + 1) - 1
         self.starts = tuple(itertools.accumulate((0,) + self.widths[:-1]))
         self.bases = tuple(itertools.accumulate((0,) + tuple(1 << w for w in self.widths[:-1])))
         self.buckets = sum(1 << w for w in self.widths)
-        # Per probe: which chunk, and the XOR mask (every value within `radius` bits).
-        chunk_of, masks = [], []
-        for j, w in enumerate(self.widths):
-            for r in range(radius + 1):
-                for bits in itertools.combinations(range(w), r):
-                    chunk_of.append(j)
-                    masks.append(sum(1 << b for b in bits))
-        self.probe_chunk = np.array(chunk_of, dtype=np.intp)
-        self.probe_mask = np.array(masks, dtype=np.int64)
-        self.probe_base = np.array(self.bases, dtype=np.int64)[self.probe_chunk]
+        within = [sum(math.comb(w, r) for r in range(radius + 1)) for w in self.widths]  # values per chunk
+        self.probe_count = sum(within)  # buckets looked up per query
+        self.candidate_rate = sum(v / (1 << w) for v, w in zip(within, self.widths))  # per random hash
+        self._probes = None
+
+    @property
+    def probes(self):
+        """(chunk, XOR mask, bucket base) per probe: every value within `radius` bits of each
+        chunk. Built at first use and kept (WIDE_R3: 23,359 probes, 0.6 MB, ~0.03 s)."""
+        if self._probes is None:
+            masks = {}  # per chunk width: every mask of at most `radius` bits
+            for w in set(self.widths):
+                masks[w] = np.array([sum(1 << b for b in bits) for r in range(self.radius + 1)
+                                     for bits in itertools.combinations(range(w), r)], dtype=np.int64)
+            chunk = np.concatenate([np.full(len(masks[w]), j, dtype=np.intp) for j, w in enumerate(self.widths)])
+            mask = np.concatenate([masks[w] for w in self.widths])
+            base = np.array(self.bases, dtype=np.int64)[chunk]
+            self._probes = (chunk, mask, base)  # one assignment: a concurrent first use builds the same
+        return self._probes
 
     def chunk(self, words, j):
         """Chunk j of every row of an (n, 4) uint64 array, as int64 (bits in hex-digit order)."""
@@ -71,9 +102,29 @@ class Layout:
         return "Layout(%s)" % self.name
 
 
-NARROW = Layout("narrow: 16 chunks of 16 bits, radius 1", [16] * 16, 1)
-WIDE = Layout("wide: 11 chunks of 23-24 bits, radius 2", [24] * 3 + [23] * 8, 2)
-_BATCH = 64  # queries per vectorized step: bounds the candidate arrays' memory
+_NARROW_WIDTHS, _WIDE_WIDTHS = [16] * 16, [24] * 3 + [23] * 8
+NARROW = Layout("narrow: 16 chunks of 16 bits, radius 1", _NARROW_WIDTHS, 1)     # covers 31
+WIDE = Layout("wide: 11 chunks of 23-24 bits, radius 2", _WIDE_WIDTHS, 2)       # covers 32
+NARROW_R2 = Layout("narrow: 16 chunks of 16 bits, radius 2", _NARROW_WIDTHS, 2)  # covers 47
+WIDE_R3 = Layout("wide: 11 chunks of 23-24 bits, radius 3", _WIDE_WIDTHS, 3)    # covers 43
+_NARROWS, _WIDES = (NARROW, NARROW_R2), (WIDE, WIDE_R3)  # each by radius
+# The largest distance served at every size: a wide layout covers it (43, WIDE_R3).
+MAX_DISTANCE = max(layout.covers for layout in _WIDES)
+
+
+def choose_layout(n, max_distance):
+    """The layout a rebuild of n hashes uses to answer distances up to max_distance: the
+    narrow or wide layout of the smallest radius that covers it, wide from WIDE_FROM (or
+    WIDE_FROM_LOOSE when the narrow one needs radius 2) hashes."""
+    if not 0 <= max_distance <= MAX_DISTANCE:
+        raise ValueError("max_distance must be 0..%d" % MAX_DISTANCE)
+    narrow = next(layout for layout in _NARROWS if layout.covers >= max_distance)
+    wide = next(layout for layout in _WIDES if layout.covers >= max_distance)
+    return wide if n >= (WIDE_FROM if narrow is NARROW else WIDE_FROM_LOOSE) else narrow
+
+
+_BATCH = 64  # at most this many queries per vectorized step
+_STEP_WORK = 1 << 15  # about this many buckets + candidates per step: the arrays stay in cache
 TAIL_LIMIT = 4096  # unindexed additions scanned per query before a rebuild
 
 
@@ -108,13 +159,22 @@ class PdqIndex:
 
     Memory per hash: 32 bytes of hash, 8 of key, 1 of liveness and 4 per chunk of postings
     (narrow: 105 bytes, wide: 85), plus the offsets table (narrow 4 MB, wide 470 MB): 10
-    million hashes take about 1.32 GB. `layout` fixes the layout (NARROW or WIDE); by default
-    each rebuild picks by size (WIDE from WIDE_FROM hashes).
+    million hashes take about 1.32 GB, whatever the radius. `max_distance` is the largest
+    distance searches may ask (0..MAX_DISTANCE; PDQ's 31 by default): each rebuild picks the
+    layout by it and by size (choose_layout). `layout` fixes the layout instead (it must
+    cover max_distance).
     """
 
-    def __init__(self, layout=None):
+    def __init__(self, layout=None, max_distance=PDQ_DISTANCE):
+        if not 0 <= max_distance <= MAX_DISTANCE:
+            raise ValueError("PdqIndex: max_distance must be 0..%d (takeback.index.MAX_DISTANCE), got %r"
+                             % (MAX_DISTANCE, max_distance))
+        if layout is not None and layout.covers < max_distance:
+            raise ValueError("PdqIndex: the layout %r finds matches only up to %d bits, not %d"
+                             % (layout.name, layout.covers, max_distance))
+        self.max_distance = max_distance
         self.fixed_layout = layout
-        self.layout = layout or NARROW
+        self.layout = layout or choose_layout(0, max_distance)
         self._keys = np.zeros(0, dtype=np.int64)        # per row; rows [0, built) sorted by key
         self._words = np.zeros((0, 4), dtype=np.uint64)
         self._alive = np.zeros(0, dtype=bool)
@@ -146,18 +206,19 @@ class PdqIndex:
         return None
 
     @classmethod
-    def from_hashes(cls, keys, hexes, layout=None):
+    def from_hashes(cls, keys, hexes, layout=None, max_distance=PDQ_DISTANCE):
         """An index built in one go (distinct keys) from 64-hex-digit PDQ strings."""
-        return cls.from_words(np.array([int(k) for k in keys], dtype=np.int64), hashes_to_words(list(hexes)), layout)
+        return cls.from_words(np.array([int(k) for k in keys], dtype=np.int64), hashes_to_words(list(hexes)), layout,
+                              max_distance)
 
     @classmethod
-    def from_words(cls, keys, words, layout=None):
+    def from_words(cls, keys, words, layout=None, max_distance=PDQ_DISTANCE):
         """An index built in one go from distinct int keys and an (n, 4) uint64 array (hashes_to_words)."""
         keys = np.asarray(keys, dtype=np.int64)
         words = np.asarray(words, dtype=np.uint64).reshape(-1, 4)
         if len(keys) != len(words):
             raise ValueError("one key per hash")
-        index = cls(layout)
+        index = cls(layout, max_distance)
         order = np.argsort(keys, kind="stable")
         index._keys = keys[order]
         if len(keys) > 1 and bool((index._keys[1:] == index._keys[:-1]).any()):
@@ -229,7 +290,7 @@ class PdqIndex:
         n = self._built = len(self._keys)
         if n >= 2**31:
             raise ValueError("at most 2**31 - 1 hashes")
-        layout = self.layout = self.fixed_layout or (WIDE if n >= WIDE_FROM else NARROW)
+        layout = self.layout = self.fixed_layout or choose_layout(n, self.max_distance)
         # Bucket (chunk j, value v) is number bases[j] + v: postings hold, chunk after chunk,
         # the rows sorted by that chunk's value.
         self._postings = np.empty(len(layout.widths) * n, dtype=np.int32)
@@ -241,18 +302,27 @@ class PdqIndex:
             np.cumsum(np.bincount(column, minlength=1 << width), out=self._offsets[base + 1 : base + 1 + (1 << width)])
             self._offsets[base + 1 : base + 1 + (1 << width)] += j * n
 
-    def search(self, hexes, max_distance=MAX_DISTANCE):
-        """For each query hash (64 hex digits), a list of (key, distance) within max_distance, nearest first."""
+    def search(self, hexes, max_distance=None):
+        """For each query hash (64 hex digits), a list of (key, distance) within max_distance
+        (at most, and by default, the distance the index was made for), nearest first."""
         return self.search_words(hashes_to_words(list(hexes)), max_distance)
 
-    def search_words(self, queries, max_distance=MAX_DISTANCE):
+    def search_words(self, queries, max_distance=None):
         """search() for an (q, 4) uint64 array of query hashes."""
-        if not 0 <= max_distance <= MAX_DISTANCE:
-            raise ValueError("max_distance must be 0..%d" % MAX_DISTANCE)
+        if max_distance is None:
+            max_distance = self.max_distance
+        if not 0 <= max_distance <= self.max_distance:
+            raise ValueError("max_distance must be 0..%d: this index was made for distances up to %d bits "
+                             "(PdqIndex(max_distance=...), at most takeback.index.MAX_DISTANCE = %d)"
+                             % (self.max_distance, self.max_distance, MAX_DISTANCE))
         queries = np.ascontiguousarray(queries, dtype=np.uint64).reshape(-1, 4)
+        # Queries per step by the work each brings (buckets + expected candidates): big steps
+        # spill the per-bucket arrays out of the caches (NARROW at 1M: 7 queries a step; WIDE_R3: 1).
+        work = self.layout.probe_count + self.layout.candidate_rate * self._built
+        step = int(min(_BATCH, max(1, _STEP_WORK // work)))
         results = []
-        for start in range(0, len(queries), _BATCH):
-            results.extend(self._search_batch(queries[start : start + _BATCH], max_distance))
+        for start in range(0, len(queries), step):
+            results.extend(self._search_batch(queries[start : start + step], max_distance))
         return results
 
     def _search_batch(self, queries, max_distance):
@@ -292,14 +362,15 @@ class PdqIndex:
         return owners[keep], rows[keep], distances[keep]
 
     def _candidates(self, queries):
-        """Rows from the postings whose chunk is within one bit of a query's, grouped by query;
-        and how many rows each query has."""
+        """Rows from the postings whose chunk is within the layout's radius of a query's, grouped
+        by query; and how many rows each query has."""
         q = len(queries)
         if not self._built or not q:
             return np.zeros(0, dtype=np.int64), np.zeros(q, dtype=np.int64)
         layout = self.layout
-        buckets = layout.chunks(queries)[:, layout.probe_chunk] ^ layout.probe_mask
-        buckets += layout.probe_base  # (q, probes)
+        probe_chunk, probe_mask, probe_base = layout.probes
+        buckets = layout.chunks(queries)[:, probe_chunk] ^ probe_mask
+        buckets += probe_base  # (q, probes)
         buckets = buckets.ravel()
         starts = self._offsets[buckets].astype(np.int64)
         lengths = self._offsets[buckets + 1] - starts
@@ -316,12 +387,18 @@ class PdqIndex:
 class RuleIndex:
     """One PdqIndex per enrolled perceptual hash type of the match rules (hashing.match.RULES).
 
-    The rules say which enrolled type a query type may match, and within how many bits:
-    ("pdq", "pdq") and ("pdq-dihedral", "pdq") at PDQ's 31, ("pdq-window", "pdq-window") at
-    the windows' own distance. A query hash is looked up in the index of every enrolled type
+    The rules say which enrolled type a query type may match, and within how many bits (e.g.
+    ("pdq", "pdq") at PDQ's 31, ("pdq-window", "pdq-window") at the windows' own distance,
+    hashing.match.WINDOW_MATCH_DISTANCE). A query hash is looked up in the index of every enrolled type
     its type is paired with, at that row's distance; `max_distance`, when given, replaces the
     distance of the rows whose query type is "pdq", exactly as hashing.record_distance does.
     The index only proposes candidates; callers confirm each with record_distance.
+
+    Each enrolled type's PdqIndex is made for the largest distance of its rules (`distances`),
+    and at least PDQ's 31 (no dearer: the smallest layouts cover 31), so PDQ's indexes keep the
+    cheap layouts and only a type with a looser rule (windows at 40) gets the radius + 1 ones.
+    `max_override` is the most a caller's max_distance may ask: the smallest distance an index
+    of a rule with query type "pdq" was made for (31 with PDQ at 31).
 
     Keys are unique across types (feed entry ids). The rules are read when the index is made:
     a rule this index cannot serve (a distance beyond MAX_DISTANCE, or a hash that is not 256
@@ -345,7 +422,12 @@ class RuleIndex:
                     % (enrolled, query, limit, MAX_DISTANCE))
         self.rules = rules
         self.layout = layout
-        self.indexes = {t: PdqIndex(layout) for t in dict.fromkeys(e for e, _ in rules)}
+        self.distances = {}  # enrolled type -> the largest distance its index answers
+        for (enrolled, _), limit in rules.items():
+            self.distances[enrolled] = max(self.distances.get(enrolled, PDQ_DISTANCE), limit)
+        # max_distance replaces the distance of the rows whose query type is "pdq"
+        self.max_override = min([self.distances[e] for e, q in rules if q == "pdq"] or [PDQ_DISTANCE])
+        self.indexes = {t: PdqIndex(layout, d) for t, d in self.distances.items()}
 
     @property
     def types(self):
@@ -367,14 +449,15 @@ class RuleIndex:
 
     def lookups(self, query_type, max_distance=None):
         """[(enrolled type, distance)]: where a query hash of this type is looked up, and within how many bits."""
-        if max_distance is not None and not 0 <= max_distance <= MAX_DISTANCE:
-            raise ValueError("max_distance must be 0..%d" % MAX_DISTANCE)
+        if max_distance is not None and not 0 <= max_distance <= self.max_override:
+            raise ValueError("max_distance must be 0..%d (the distance the indexes of a query PDQ's rules "
+                             "were made for)" % self.max_override)
         return [(e, max_distance if max_distance is not None and q == "pdq" else limit)
                 for (e, q), limit in self.rules.items() if q == query_type]
 
     def build(self, type_, keys, words):
         """Replace the index of one enrolled type, built in one go (PdqIndex.from_words)."""
-        self.indexes[type_] = PdqIndex.from_words(keys, words, self.layout)
+        self.indexes[type_] = PdqIndex.from_words(keys, words, self.layout, self.distances[type_])
 
     def add_many(self, type_, keys, hexes):
         """Add (or replace) hashes of one enrolled type."""

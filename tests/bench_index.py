@@ -14,12 +14,17 @@ resident memory while building it), build time, queries/s (one query per call an
 median latency of a single query, recall of the planted matches, and recall against a
 brute-force scan (numpy) on a sample of queries (every hash within 31 bits, not only the
 planted one). One thread everywhere (OMP/BLAS and faiss), so figures are per core.
+
+`--distance D` (default 31, at most takeback.index.MAX_DISTANCE) does all of this at D bits:
+queries planted at 0..D, PdqIndex(max_distance=D) (the radius + 1 layouts above 31), FAISS's
+range search within D and its multi-hash index with nflip 2 above 31.
 """
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import argparse
 import gc
 import sys
 import time
@@ -33,6 +38,7 @@ QUERIES = 1000
 TRUTH_SAMPLE = {1_000_000: 200, 10_000_000: 50}
 FLAT_QUERIES = {1_000_000: 300, 10_000_000: 40}  # exhaustive scans are slow: fewer of them
 MULTIHASH_QUERIES = {10_000_000: 200}  # ~60 ms each at 10M
+DISTANCE = 31  # --distance
 
 
 def rss():
@@ -56,7 +62,7 @@ def brute_force(words, queries):
     found = []
     for q in queries:
         d = np.bitwise_count(words ^ q).astype(np.uint16).sum(axis=1)
-        rows = np.nonzero(d <= 31)[0]
+        rows = np.nonzero(d <= DISTANCE)[0]
         found.append(set(rows.tolist()))
     return found
 
@@ -65,7 +71,8 @@ def mb(n):
     return "%.0f MB" % (n / 1e6)
 
 
-def report(name, n, memory, exact_bytes, build, single, batched_qps, planted, truth_hit, truth_total, extra):
+def report(name, n, memory, exact_bytes, build, single, batched_qps, planted, truth_hit, truth_total, extra,
+           candidates=None):
     times = np.array(single)
     exact = " (arrays %s, %.0f B/hash)" % (mb(exact_bytes), exact_bytes / n) if exact_bytes else ""
     print("  %-34s memory %s RSS%s; build %.1f s" % (name, mb(memory), exact, build))
@@ -74,6 +81,8 @@ def report(name, n, memory, exact_bytes, build, single, batched_qps, planted, tr
     print("  %-34s recall: planted %d/%d (%.2f%%); vs brute force %d/%d (%.2f%%), %d false matches"
           % ("", planted[0], planted[1], 100 * planted[0] / planted[1], truth_hit, truth_total,
              100 * truth_hit / max(truth_total, 1), extra))
+    if candidates is not None:
+        print("  %-34s candidates checked per query: mean %.0f" % ("", candidates))
     sys.stdout.flush()
 
 
@@ -86,10 +95,10 @@ def score(results, planted_rows, truth):
 
 
 def bench(n, rng):
-    print("== %s hashes, %d queries with a planted match at distances 0..31 ==" % (f"{n:,}", QUERIES))
+    print("== %s hashes, %d queries with a planted match at distances 0..%d ==" % (f"{n:,}", QUERIES, DISTANCE))
     words = rng.integers(0, 2**64, size=(n, 4), dtype=np.uint64)
     planted_rows = rng.choice(n, size=QUERIES, replace=False)
-    queries = flip(words[planted_rows], np.arange(QUERIES) % 32, rng)
+    queries = flip(words[planted_rows], np.arange(QUERIES) % (DISTANCE + 1), rng)
     sample = TRUTH_SAMPLE.get(n, 100)
     started = time.perf_counter()
     truth = brute_force(words, queries[:sample])
@@ -100,7 +109,7 @@ def bench(n, rng):
     gc.collect()
     before = rss()
     started = time.perf_counter()
-    index = PdqIndex.from_words(np.arange(n), words)
+    index = PdqIndex.from_words(np.arange(n), words, max_distance=DISTANCE)
     build = time.perf_counter() - started
     memory = rss() - before
     single, results = [], []
@@ -114,8 +123,9 @@ def bench(n, rng):
     batched_qps = QUERIES / (time.perf_counter() - started)
     assert [{k for k, _ in r} for r in batched] == results
     planted, hit, total, extra = score(results, planted_rows, truth)
-    report("takeback PdqIndex (%s)" % index.layout.name.split(":")[0], n, memory, index.nbytes, build, single,
-           batched_qps, planted, hit, total, extra)
+    candidates = index._candidates(queries[:200])[1].mean()
+    report("takeback PdqIndex (%s, r=%d)" % (index.layout.name.split(":")[0], index.layout.radius), n, memory,
+           index.nbytes, build, single, batched_qps, planted, hit, total, extra, candidates)
     del index, batched
     gc.collect()
 
@@ -144,11 +154,11 @@ def bench(n, rng):
         single, results = [], []
         for i in range(count):
             t = time.perf_counter()
-            lims, _, ids = index.range_search(qcodes[i : i + 1], 32)  # distances < 32
+            lims, _, ids = index.range_search(qcodes[i : i + 1], DISTANCE + 1)  # distances <= DISTANCE
             single.append(time.perf_counter() - t)
             results.append(set(ids.tolist()))
         started = time.perf_counter()
-        lims, _, ids = index.range_search(qcodes[:count], 32)
+        lims, _, ids = index.range_search(qcodes[:count], DISTANCE + 1)
         batched_qps = count / (time.perf_counter() - started)
         planted, hit, total, extra = score(results, planted_rows[:count], truth[:count])
         report(name + ("" if count == QUERIES else " (%d queries)" % count), n, memory, exact_bytes, build, single,
@@ -159,13 +169,17 @@ def bench(n, rng):
 
 def _multihash(faiss):
     index = faiss.IndexBinaryMultiHash(256, 16, 16)
-    index.nflip = 1
+    index.nflip = 1 if DISTANCE <= 31 else 2  # 16 x (nflip + 1) > DISTANCE: exact
     return index
 
 
 def main():
+    global DISTANCE
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--distance", type=int, default=31, help="the distance searched (default 31)")
+    DISTANCE = parser.parse_args().distance
     rng = np.random.default_rng(20261125)
-    print("PDQ index benchmark, one thread; numpy %s" % np.__version__)
+    print("PDQ index benchmark at distance %d, one thread; numpy %s" % (DISTANCE, np.__version__))
     for n in SIZES:
         bench(n, rng)
         gc.collect()

@@ -6,7 +6,11 @@ call), recall of the planted duplicates, and recall against a brute-force scan o
 
 Queries/s is given by the wall clock and per CPU-second of this process: numpy runs on one
 thread here, so the second is the one-core figure even when other work shares the machine.
+
+`--distance D` (default 31, at most takeback.index.MAX_DISTANCE): duplicates planted at 0..D
+and the index made for D (PdqIndex(max_distance=D): the radius + 1 layouts above 31).
 """
+import argparse
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -22,6 +26,7 @@ from takeback.index import PdqIndex
 QUERIES = 10_000
 BRUTE_FORCE_SAMPLE = 1_000
 SIZES = (100_000, 1_000_000)
+DISTANCE = 31  # --distance
 
 
 def to_hex(words):
@@ -38,7 +43,7 @@ def flip(words, distances, rng):
     return out
 
 
-def brute_force(words, queries, max_distance=31):
+def brute_force(words, queries, max_distance):
     found = []
     for q in queries:
         d = np.bitwise_count(words ^ q).sum(axis=1)
@@ -48,10 +53,11 @@ def brute_force(words, queries, max_distance=31):
 
 
 def bench(n, rng):
-    print("== %s random hashes + %s planted near-duplicates (distances 0..31) ==" % (f"{n:,}", f"{QUERIES:,}"))
+    print("== %s random hashes + %s planted near-duplicates (distances 0..%d) =="
+          % (f"{n:,}", f"{QUERIES:,}", DISTANCE))
     random_words = rng.integers(0, 2**64, size=(n, 4), dtype=np.uint64)
     queries = rng.integers(0, 2**64, size=(QUERIES, 4), dtype=np.uint64)
-    distances = np.arange(QUERIES) % 32
+    distances = np.arange(QUERIES) % (DISTANCE + 1)
     planted = flip(queries, distances, rng)
     words = np.concatenate([random_words, planted])
     keys = np.arange(len(words))
@@ -59,8 +65,9 @@ def bench(n, rng):
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    index = PdqIndex.from_hashes(keys, hexes)
+    index = PdqIndex.from_hashes(keys, hexes, max_distance=DISTANCE)
     build = time.perf_counter() - started
+    print("layout: %s" % index.layout.name)
     print("build: %.2f s; index arrays %.1f MB (%.0f bytes per hash); peak RSS now %.0f MB (was %.0f MB)" % (
         build, index.nbytes / 1e6, index.nbytes / len(words),
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, rss_before / 1024))
@@ -82,7 +89,7 @@ def bench(n, rng):
     found_planted = sum(1 for i, r in enumerate(results) if any(k == n + i for k, _ in r))
     print("planted duplicates found: %d / %d (%.2f%%)" % (found_planted, QUERIES, 100 * found_planted / QUERIES))
 
-    expected = brute_force(words, queries[:BRUTE_FORCE_SAMPLE])
+    expected = brute_force(words, queries[:BRUTE_FORCE_SAMPLE], DISTANCE)
     got = [set(r) for r in results[:BRUTE_FORCE_SAMPLE]]
     total = sum(len(e) for e in expected)
     hit = sum(len(e & g) for e, g in zip(expected, got))
@@ -101,6 +108,10 @@ def bench(n, rng):
 
 
 def main():
+    global DISTANCE
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--distance", type=int, default=31, help="the distance searched (default 31)")
+    DISTANCE = parser.parse_args().distance
     rng = np.random.default_rng(20261125)
     for n in SIZES:
         bench(n, rng)

@@ -126,7 +126,7 @@ def read_feed(client, headers, cursor="", limit=1000):
 
 # -- a real photo and copies plain PDQ misses ------------------------------------------------------
 
-ROBUST_PHOTO = "tuxpaint__lighthouse.jpg"
+ROBUST_PHOTO = "tuxpaint__cliff.jpg"  # no content box: its windows are shares of the whole image
 UNRELATED_PHOTO = "tuxpaint__jellyfish.jpg"
 ENROLLED_WINDOW = (0.05, 0.05, 0.95, 0.95)  # one of hashing.robust.ENROL_WINDOWS: 5% off every edge
 
@@ -138,7 +138,7 @@ def robust_photos(tmp_path_factory):
     .enrolled: the photo's enrolment MediaRecord (PDQ, windows, rotations/flips, digests);
     .window: the enrolled pdq-window HashRecord of ENROLLED_WINDOW;
     .paths / .queries: files and their query records (takeback.partner.query_record):
-      "same" (the very file), "mirrored" (Pillow's left-right flip), "cropped" (cut to exactly
+      "same" (the very file), "turned" (Pillow's quarter turn), "cropped" (cut to exactly
       ENROLLED_WINDOW from the same pixels), "unrelated" (another corpus photo).
     Everything is PNG, so the copies hold exactly the original's pixels, moved.
     """
@@ -163,7 +163,7 @@ def robust_photos(tmp_path_factory):
     x0, y0, x1, y1 = ENROLLED_WINDOW
     copies = {
         "same": original,
-        "mirrored": original.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        "turned": original.transpose(Image.Transpose.ROTATE_90),
         "cropped": original.crop((round(x0 * w), round(y0 * h), round(x1 * w), round(y1 * h))),
     }
     paths = {}

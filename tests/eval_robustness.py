@@ -53,7 +53,7 @@ from PIL import Image
 from hashing import (
     WEAK_QUALITY, FileDigests, MediaRecord, Pixels, image_match, image_record, pdq_hash, record_distance,
 )
-from hashing.match import LOOSEST_DISTANCE
+from hashing.match import LOOSEST_DISTANCE, RULES
 from takeback.decode import image_pixels
 from tests.corpus import CORPUS
 from tests.transforms import DEFAULT_QUALITY, EMOJI_FONT, FAMILIES, TRANSFORMS, tiles
@@ -209,6 +209,38 @@ def pdq_match(enrolled, query):
     return None if e is None or q is None else record_distance(e, q, PDQ_DISTANCE)
 
 
+def closest_by_rule(queries, enrolled, own, names, show=5):
+    """The calibration margin: per row of hashing.match.RULES, the closest pairs of hashes
+    between a query and a different photo's enrolled record (usable hashes only)."""
+    print()
+    print("Closest different-photo hashes per rule (the threshold must stay below these)")
+    for (e_type, q_type), limit in RULES.items():
+        def table_of(records, type_):
+            rows, owners = [], []
+            for k, r in enumerate(records):
+                for h in r.hashes:
+                    if h.type == type_ and not h.weak:
+                        rows.append(words(h.value))
+                        owners.append(k)
+            return np.array(rows).reshape(-1, 4), np.array(owners, dtype=np.int64)
+        q_words, q_owner = table_of([q.record for q in queries], q_type)
+        e_words, e_owner = table_of(enrolled, e_type)
+        best = {}  # (query, enrolled photo) -> distance
+        for start in range(0, len(q_words), 512):
+            block = q_words[start:start + 512]
+            d = np.bitwise_count(block[:, None, :] ^ e_words[None, :, :]).sum(axis=2, dtype=np.uint32)
+            for qi, ei in zip(*np.nonzero(d <= 80)):
+                i, j = int(q_owner[start + qi]), int(e_owner[ei])
+                if j in own(queries[i]):
+                    continue
+                v = int(d[qi, ei])
+                if v < best.get((i, j), 257):
+                    best[(i, j)] = v
+        ranked = sorted((v, i, j) for (i, j), v in best.items())[:show]
+        print("  %s -> %s (threshold %d): %s" % (q_type, e_type, limit, "; ".join(
+            "%d bits (%s -> %s)" % (v, describe(queries[i], names), names[j]) for v, i, j in ranked) or "none within 80 bits"))
+
+
 # --- the run -----------------------------------------------------------------------------
 
 def hash_all(photos, processes):
@@ -343,16 +375,23 @@ def main(argv=None):
         if a in index and b in index:
             partners[index[a]].add(index[b])
             partners[index[b]].add(index[a])
-    pairs = sum(len(names) - len(partners[q.source]) for q in queries)
+    def own(q):
+        """The photos a query may rightly match: its source (and its source's edit), and for a
+        photo patch also the photo the patch was cut from (the copy holds a piece of it)."""
+        if q.kind == "copy" and q.label.startswith("photo patch"):
+            return partners[q.source] | {(q.source + 1) % len(names)}  # hash_all's donor: the next photo
+        return partners[q.source]
+
+    pairs = sum(len(names) - len(own(q)) for q in queries)
     false_pdq, false_rule = [], []
     for i, j in zip(*np.nonzero(distance <= PDQ_DISTANCE)):
         q = queries[i]
-        if j not in partners[q.source] and pdq_match(enrolled[j], q.record) is not None:
+        if j not in own(q) and pdq_match(enrolled[j], q.record) is not None:
             false_pdq.append({"query": describe(q, names), "enrolled": names[j], "distance": int(distance[i, j])})
     called = 0
     for i, j in sorted(candidates):
         q = queries[i]
-        if j in partners[q.source]:
+        if j in own(q):
             continue
         called += 1
         evidence = image_match(enrolled[j], q.record)
@@ -361,7 +400,8 @@ def main(argv=None):
     n_copies = sum(q.kind == "copy" for q in queries)
     print()
     print("False matches: %d copies and %d tiles (quarters, ninths, 3 random windows of 30-50%% of each photo), "
-          "each against every OTHER photo's enrolled record (%s counted as one photo)"
+          "each against every OTHER photo's enrolled record (%s counted as one photo; a photo patch copy "
+          "is not paired with the photo its patch came from)"
           % (n_copies, len(queries) - n_copies, ", ".join("/".join(p) for p in SAME_PHOTO)))
     few = pairs < 100_000 and not (args.limit or args.photos)
     print("  pairs: {:,}{}".format(pairs, "  (fewer than 100,000!)" if few else ""))
@@ -373,6 +413,8 @@ def main(argv=None):
     print("  false matches, new rule: %d" % len(false_rule))
     for m in false_rule:
         print("    %s -> %s: %s" % (m["query"], m["enrolled"], json.dumps(m["evidence"])))
+
+    closest_by_rule(queries, enrolled, own, names)
 
     # Same scene, different photos (must not match); one photo and its edit (should).
     print()

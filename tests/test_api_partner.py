@@ -232,7 +232,7 @@ def query_matches(client, partner, record):
 
 
 def test_every_perceptual_type_matches_by_the_rules(client, partner, robust_photos):
-    """A real photo enrolled with its robust hashes is found from the same file, a mirrored
+    """A real photo enrolled with its robust hashes is found from the same file, a turned
     copy (its PDQ against an enrolled rotation/flip) and a copy cropped to one enrolled window
     (a query window against that window); another photo finds nothing."""
     from hashing import record_distance
@@ -260,8 +260,8 @@ def test_every_perceptual_type_matches_by_the_rules(client, partner, robust_phot
     same = found["same"]
     assert [(m["type"], m["distance"]) for m in same[0][1] if m["type"] == "pdq"] == [("pdq", 0)]
     assert {("md5", "md5"), ("sha256", "sha256"), ("pdq", "pdq"), ("pdq-window", "pdq-window")} <= hits("same")
-    assert ("pdq", "pdq-dihedral") in hits("mirrored")
-    assert not {("md5", "md5"), ("sha256", "sha256")} & (hits("mirrored") | hits("cropped"))
+    assert ("pdq-window", "pdq-dihedral") in hits("turned")
+    assert not {("md5", "md5"), ("sha256", "sha256")} & (hits("turned") | hits("cropped"))
     # The cropped copy's whole-picture window is the enrolled window it was cut to.
     whole = [(q, ms) for q, ms in found["cropped"] if q.type == "pdq-window"][0]
     assert [(m["type"], m["value"]) for m in whole[1] if m["value"] == photos.window.value] == [
@@ -270,7 +270,7 @@ def test_every_perceptual_type_matches_by_the_rules(client, partner, robust_phot
     assert hits("unrelated") == set()
 
     withdraw(client, receipt)  # every index follows the feed
-    for name in ("same", "mirrored", "cropped"):
+    for name in ("same", "turned", "cropped"):
         assert all(not matches for _, matches in query_matches(client, partner, photos.queries[name]))
 
 
@@ -298,8 +298,20 @@ def test_a_window_never_matches_a_pdq_unless_the_rules_say_so(app_factory, monke
     assert [[(m["type"], m["distance"]) for m in r["matches"]] for r in match(client, headers, queries)] == [
         [("pdq", 3)], [], [], []]
 
+    # Windows within 40 bits (a looser window rule): the server indexes windows for 40, PDQ stays at 31.
+    monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq-window", "pdq-window"): 40})
+    app = app_factory()
+    client = app.test_client()
+    far = [{"type": "pdq-window", "value": flip_bits(window, d, rng), "quality": 90} for d in (36, 40, 41)]
+    assert [[(m["type"], m["distance"]) for m in r["matches"]] for r in match(client, headers, far)] == [
+        [("pdq-window", 36)], [("pdq-window", 40)], []]
+    index = app.extensions["takeback_feed_index"].index
+    assert (index["pdq-window"].max_distance, index["pdq"].max_distance, index.max_override) == (40, 31, 31)
+    bad = client.post("/api/v1/partner/match", headers=headers, json={"hashes": far, "max_distance": 32})
+    assert bad.status_code == 400 and "max_distance" in bad.get_json()["detail"]
+
     # A rule beyond what the index can find stops the server from starting, instead of missing matches.
-    monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq", "pdq-window"): 32})
+    monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq", "pdq-window"): 44})
     with pytest.raises(ValueError, match="MAX_DISTANCE"):
         app_factory()
 

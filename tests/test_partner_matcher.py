@@ -66,7 +66,7 @@ def store_of(tmp_path, record, first_id=1):
 
 
 def test_photo_copies_match_by_every_rule(tmp_path, robust_photos):
-    """The same file, a mirrored copy (PDQ against an enrolled rotation/flip) and a copy cut to one
+    """The same file, a turned copy (its whole-picture window against an enrolled rotation/flip) and a copy cut to one
     enrolled window (a query window against that window) all match; another photo does not."""
     from hashing import image_match
     from hashing.match import RULES, WINDOW_MATCH_DISTANCE
@@ -94,7 +94,7 @@ def test_photo_copies_match_by_every_rule(tmp_path, robust_photos):
 
     assert {("pdq", "pdq"), ("md5", "md5"), ("sha256", "sha256"), ("pdq-window", "pdq-window")} <= evidence("same")
     assert results["same"].matches[0].distance == 0
-    assert ("pdq-dihedral", "pdq") in evidence("mirrored")
+    assert ("pdq-dihedral", "pdq-window") in evidence("turned")
     cropped = [m for m in results["cropped"].matches if m.entry["value"] == photos.window.value]
     assert len(cropped) == 1 and cropped[0].entry["type"] == "pdq-window" and cropped[0].query.type == "pdq-window"
     assert cropped[0].distance <= WINDOW_MATCH_DISTANCE
@@ -104,7 +104,7 @@ def test_photo_copies_match_by_every_rule(tmp_path, robust_photos):
     # Withdrawn entries leave every index at refresh (and never match before it).
     store.apply_page([entry(n + 1, h.value, quality=h.quality, type_=h.type, status="withdrawn")
                       for n, h in enumerate(photos.enrolled.hashes)], "2")
-    assert matcher.match_file(photos.paths["mirrored"]).matches == []
+    assert matcher.match_file(photos.paths["turned"]).matches == []
     assert matcher.refresh() == sum(h.perceptual for h in photos.enrolled.hashes) and len(matcher) == 0
 
 
@@ -124,6 +124,15 @@ def test_a_window_never_matches_a_pdq_unless_the_rules_say_so(tmp_path, monkeypa
     found = Matcher.from_store(store.path).match_records(queries)
     assert [[(m.entry["id"], m.distance) for m in f] for f in found] == [[(1, 3)], [], [], []]
 
-    monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq", "pdq-window"): 40})
+    # windows within 40 bits (a looser window rule): indexed for 40, PDQ stays at 31
+    monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq-window", "pdq-window"): 40})
+    matcher = Matcher.from_store(store.path)
+    far = [HashRecord("pdq-window", flip_bits(window, d, rng), 90) for d in (36, 40, 41)]
+    assert [[(m.entry["id"], m.distance) for m in f] for f in matcher.match_records(far)] == [[(2, 36)], [(2, 40)], []]
+    assert (matcher.index["pdq-window"].max_distance, matcher.index["pdq"].max_distance) == (40, 31)
+    with pytest.raises(ValueError, match="max_distance must be 0..31"):
+        Matcher(store.path, max_distance=32)
+
+    monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq", "pdq-window"): 44})
     with pytest.raises(ValueError, match="MAX_DISTANCE"):
         Matcher.from_store(store.path)

@@ -6,8 +6,8 @@ are planted among other corpus photos, an undecodable file and a text file. The 
 find exactly the planted copies.
 
 Most alterations are ones plain PDQ is meant to survive: JPEG re-encoding, resizing, and mild
-crops (0.5% or 1% trimmed off every edge). Two need the robust hashes: a mirrored copy (the
-upload's PDQ against an enrolled rotation/flip, "pdq-dihedral") and a copy cut to 5% off every
+crops (0.5% or 1% trimmed off every edge). Two need the robust hashes: a copy turned a quarter
+(the upload's whole-picture window against an enrolled rotation, "pdq-dihedral") and a copy cut to 5% off every
 edge (the upload's whole-picture window against an enrolled "pdq-window").
 """
 import json
@@ -44,8 +44,8 @@ def resize(im, scale):
     return im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
 
 
-def mirror(im):
-    return im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+def turn(im):
+    return im.transpose(Image.Transpose.ROTATE_90)
 
 
 RULES_TYPES = {e for e, _ in RULES}
@@ -60,7 +60,7 @@ PLANTED = [
     ("inbox/upload-06.jpg", "tuxpaint__lighthouse.jpg", lambda im: crop(im, 0.01), {"quality": 90}),
     ("inbox/b/upload-07.webp", "tuxpaint__sheep.jpg", lambda im: im, {"quality": 70}),
     ("inbox/upload-08.jpg", "opencv__baboon.jpg", lambda im: resize(crop(im, 0.01), 0.8), {"quality": 80}),
-    ("inbox/a/upload-09.jpg", "tuxpaint__cliff.jpg", mirror, {"quality": 90}, "pdq-dihedral"),
+    ("inbox/a/upload-09.jpg", "tuxpaint__cliff.jpg", turn, {"quality": 90}, "pdq-dihedral"),
     ("inbox/c/upload-10.jpg", "tuxpaint__corn_maze.jpg", lambda im: crop(im, 0.05), {"quality": 90}, "pdq-window"),
 ]
 

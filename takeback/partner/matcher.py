@@ -5,9 +5,10 @@
     matcher.match_records([HashRecord("pdq", "f8f8...", 92)])   # per record, [Match, ...]
     matcher.refresh()                             # after a `takeback partner sync`: apply the changes
 
-Perceptual hashes are looked up in takeback.index.RuleIndex: one PdqIndex (exact recall at
-distance 31) per enrolled type of the match rules (hashing.match.RULES: an upload's PDQ
-against enrolled PDQs and rotations/flips, its windows against enrolled windows), and every
+Perceptual hashes are looked up in takeback.index.RuleIndex: one PdqIndex (exact recall up
+to the largest distance of that type's rules) per enrolled type of the match rules
+(hashing.match.RULES: an upload's PDQ against enrolled PDQs and rotations/flips, its windows
+against enrolled windows), and every
 candidate is confirmed with hashing.record_distance, the rule the server uses; md5/sha256 by
 equality through the store's (type, value) index. Entry details are read from the store at
 match time, so an entry withdrawn by a later sync never matches, even before refresh().
@@ -23,7 +24,7 @@ import numpy as np
 from hashing import (
     PDQ_MATCH_DISTANCE, WEAK_QUALITY, HashRecord, MediaRecord, can_match, record_distance, video_match,
 )
-from takeback.index import MAX_DISTANCE, RuleIndex, hashes_to_words
+from takeback.index import RuleIndex, hashes_to_words
 
 from .store import ACTIVE, FIELDS, LocalStore
 
@@ -78,14 +79,14 @@ class Matcher:
     def __init__(self, store, max_distance=None):
         """max_distance, when given, replaces the distance of the match rules' rows for a query
         PDQ (as in hashing.record_distance); None keeps hashing.match.RULES as they are."""
-        if max_distance is not None and not 0 <= max_distance <= MAX_DISTANCE:
-            raise ValueError("max_distance must be 0..%d" % MAX_DISTANCE)
+        self.index = RuleIndex()  # hashing.match.RULES as they are now: an unservable rule fails here
+        if max_distance is not None and not 0 <= max_distance <= self.index.max_override:
+            raise ValueError("max_distance must be 0..%d" % self.index.max_override)
         self.store = store if isinstance(store, LocalStore) else LocalStore(store)
         # A second connection for lookups, usable from any thread (guarded by a lock).
         self._db = sqlite3.connect(self.store.path, check_same_thread=False, timeout=30)
         self._lock = threading.Lock()
         self.max_distance = max_distance
-        self.index = RuleIndex()  # hashing.match.RULES as they are now: an unservable rule fails here
         self.seq = 0
 
     @classmethod
