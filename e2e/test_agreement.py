@@ -55,12 +55,12 @@ def test_browser_and_takeback_hash_agree(phone):
             robust["different windows"] += 1  # a content box found on one side only
         else:
             for bh, sh in zip(b_all, s_all):
-                if bh["type"] in ("pdq-window", "pdq-dihedral"):
+                if bh["type"] in ("pdq-window", "pdq-dihedral", "pdq-blocks"):
                     robust[hamming(bh["value"], sh["value"]) // 4 * 4] += 1
     print("\nPDQ bits differing, browser vs takeback hash, %d photos:" % len(server))
     for d in sorted(distances):
         print("  %d bits: %d" % (d, distances[d]))
     print("quality difference: %s" % dict(sorted(quality_gaps.items())))
     print("differing: %s" % sorted(worst, reverse=True)[:10])
-    print("robust hashes (windows, rotations/flips), bits differing in bins of 4: %s" % dict(sorted(robust.items(), key=str)))
+    print("robust hashes (windows, turns, blocks), bits differing in bins of 4: %s" % dict(sorted(robust.items(), key=str)))
     assert max(distances) <= MAX_PDQ_BITS, sorted(worst, reverse=True)[:5]

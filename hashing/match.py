@@ -14,10 +14,16 @@ PDQ_MATCH_DISTANCE = 31
 # one scene), and 4 in a million within 88; 40 keeps a 20-bit margin (docs/ROBUST.md).
 WINDOW_MATCH_DISTANCE = 40
 
+# Blocks (hashing.robust): one hash per photo on each side, so one comparison per pair; no
+# two different photos' came within 80 bits in `make eval-robustness`. 43 is as far as the
+# index's layouts reach (takeback.index.MAX_DISTANCE).
+BLOCKS_MATCH_DISTANCE = 43
+
 # (enrolled type, query type) -> the largest distance that is evidence of a match.
 RULES = {
     ("pdq", "pdq"): PDQ_MATCH_DISTANCE,
     ("pdq-dihedral", "pdq-window"): WINDOW_MATCH_DISTANCE,  # a rotated or mirrored copy
+    ("pdq-blocks", "pdq-blocks"): BLOCKS_MATCH_DISTANCE,  # a stickered or captioned copy
     ("pdq-window", "pdq-window"): WINDOW_MATCH_DISTANCE,  # a crop, a caption, padding, a sticker
 }
 

@@ -47,6 +47,7 @@ SIGNAL_TYPES = {
         # hashing.robust: PDQ-like hashes of windows of a photo, and of its rotations/flips.
         SignalType("pdq-window", 256, perceptual=True),
         SignalType("pdq-dihedral", 256, perceptual=True),
+        SignalType("pdq-blocks", 256, perceptual=True),
         SignalType("md5", 128, perceptual=False),
         SignalType("sha256", 256, perceptual=False),
     )

@@ -32,6 +32,7 @@ from .pdq import (
     DIHEDRAL_NAMES, LUMA_SCALE, SAMPLE_SCALE, LumaBlocks, PdqHash, _bits_above_median, _lane_mask, _pack_lanes,
     _unsigned_lanes, _weighted_sum,
 )
+from .hashvalue import HashValue
 from .keypoints import keypoints
 from .records import HashRecord
 
@@ -77,9 +78,11 @@ def enrol_hashes(pixels, blocks=None, pdq=None):
     image, picture = _image_and_picture(blocks)
     hashes = [image.window_hash(WHOLE)] if picture is not image else []
     hashes += [picture.window_hash(w) for w in ENROL_WINDOWS] + [picture.turned_hash(t) for t in TURNS]
+    blocks_hash = picture.block_hash()
     hashes += map(picture.window_hash, picture.pair_windows(ENROL_KEYPOINTS))
-    room = ENROL_BUDGET - len(TURNED)
+    room = ENROL_BUDGET - len(TURNED) - 1
     out = _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in hashes])[:room]
+    out.append(HashRecord("pdq-blocks", blocks_hash[0].hex(), blocks_hash[1]))
     # The photo turned a quarter, a half and three quarters (its mirror images hash as it
     # does), from its window's DCT: a window's samples sit symmetrically in it, so these are
     # exactly the hashes of the turned photo (PDQ's own samples are a pixel off centre, which
@@ -101,7 +104,9 @@ def query_hashes(pixels, blocks=None, pdq=None):
     out = [image.window_hash(WHOLE)] if picture is not image else []
     out += [picture.window_hash(WHOLE), picture.window_hash(BAND)]
     out += map(picture.window_hash, picture.pair_windows(QUERY_KEYPOINTS))
-    return _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in out])[:QUERY_BUDGET]
+    blocks_hash = picture.block_hash()
+    windows = _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in out])[:QUERY_BUDGET - 1]
+    return windows + [HashRecord("pdq-blocks", blocks_hash[0].hex(), blocks_hash[1])]
 
 
 def _image_and_picture(blocks):
@@ -115,6 +120,13 @@ def _image_and_picture(blocks):
     w, h = blocks.width, blocks.height
     pixels = (round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h))
     return image, _Grid(blocks, pixels)
+
+
+BLOCKS = 4  # cells per side of the block hash
+CELL_SAMPLES = 8  # samples per side of a cell
+CELL_FREQ = 4  # DCT frequencies kept per side of a cell: 16 bits
+_CELL_DCT = [[round(math.cos(math.pi / (2 * CELL_SAMPLES) * k * (2 * x + 1)) * 4096) for x in range(CELL_SAMPLES)]
+             for k in range(CELL_FREQ)]
 
 
 def _unmirrored(dct):
@@ -248,6 +260,43 @@ class _Grid:
             samples.append(row)
             packed.append(_pack_lanes(row))
         return _bits_above_median(_unmirrored(_dct(packed, samples))), _quality(samples)
+
+    def block_hash(self):
+        """(HashValue, quality) of the picture as 4 x 4 cells of 16 bits each: a sticker or a
+        line of text changes only the cells it covers, where a window hash's every bit
+        depends on the whole window. Each cell: the signs of its 15 lowest DCT frequencies
+        (8 x 8 samples) and whether its mean is above the cells' median. Mirror-invariant as
+        the windows are (the same choice, from the whole picture's DCT)."""
+        v = self.values()
+        n = GRID // CELL_SAMPLES // BLOCKS  # grid cells per sample along each side
+        rows = [list(map(int.__add__, *[r[k::n] for k in range(n)])) if n == 2 else
+                [sum(r[i:i + n]) for i in range(0, GRID, n)] for r in v]
+        small = [[sum(rows[y + k][x] for k in range(n)) for x in range(len(rows[0]))]
+                 for y in range(0, GRID, n)]  # (BLOCKS * CELL_SAMPLES) squared sums
+        whole = self.window_pdq(WHOLE, unmirrored=False)
+        if _unmirrored(whole._dct) is not whole._dct:
+            small = [row[::-1] for row in small]
+        side = CELL_SAMPLES
+        cells, means = [], []
+        for cy in range(BLOCKS):
+            for cx in range(BLOCKS):
+                cell = [row[cx * side:(cx + 1) * side] for row in small[cy * side:(cy + 1) * side]]
+                across = [[sum(map(int.__mul__, d, r)) for d in _CELL_DCT] for r in cell]  # rows x 4
+                coeffs = [[sum(d[i] * across[i][u] for i in range(side)) for u in range(CELL_FREQ)]
+                          for d in _CELL_DCT]
+                cells.append(coeffs)
+                means.append(coeffs[0][0])
+        median = sorted(means)[len(means) // 2]
+        word = 0
+        bit = 0
+        for coeffs, mean in zip(cells, means):
+            for y in range(CELL_FREQ):
+                for x in range(CELL_FREQ):
+                    on = mean > median if (y, x) == (0, 0) else coeffs[y][x] > 0
+                    if on:
+                        word |= 1 << bit
+                    bit += 1
+        return HashValue(word, 256), whole.quality
 
     def halved(self):
         if self._halved is None:
