@@ -8,16 +8,16 @@ from .records import HashRecord
 
 # Meta's recommended PDQ threshold: at most 31 of 256 bits differ.
 PDQ_MATCH_DISTANCE = 31
-# Windows (hashing.robust): each pair of photos compares up to 57 x 8 window hashes, so the
-# threshold must sit far below the closest hashes of different photos. Over 84 million such
-# comparisons in `make eval-robustness` none came within 59 bits (the closest: two photos of
-# one scene), and 4 in a million within 88; 40 keeps a 20-bit margin (docs/ROBUST.md).
+# Windows (hashing.robust): each pair of photos compares up to 60 x 7 window hashes, so the
+# threshold must sit far below the closest hashes of different photos. Over 104 million such
+# comparisons in `make eval-robustness` none came within 51 bits (the closest, 52: two photos
+# of one scene; then 64), and 4 in a million within 88 (docs/ROBUST.md).
 WINDOW_MATCH_DISTANCE = 40
 
-# Blocks (hashing.robust): one hash per photo on each side, so one comparison per pair; no
-# two different photos' came within 80 bits in `make eval-robustness`. 43 is as far as the
-# index's layouts reach (takeback.index.MAX_DISTANCE).
-BLOCKS_MATCH_DISTANCE = 43
+# Blocks (hashing.robust): one hash per photo on each side, so one comparison per pair. In
+# `make eval-robustness` no two different photos' came within 58 bits; 36 keeps the same
+# ~23-bit margin below the closest unrelated pair as the windows' 40 (docs/ROBUST.md).
+BLOCKS_MATCH_DISTANCE = 36
 
 # (enrolled type, query type) -> the largest distance that is evidence of a match.
 RULES = {

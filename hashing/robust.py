@@ -122,9 +122,9 @@ def _image_and_picture(blocks):
     return image, _Grid(blocks, pixels)
 
 
-BLOCKS = 4  # cells per side of the block hash
-CELL_SAMPLES = 8  # samples per side of a cell
-CELL_FREQ = 4  # DCT frequencies kept per side of a cell: 16 bits
+BLOCKS = 8  # cells per side of the block hash
+CELL_SAMPLES = 4  # samples per side of a cell
+CELL_FREQ = 2  # DCT frequencies kept per side of a cell: 4 bits
 _CELL_DCT = [[round(math.cos(math.pi / (2 * CELL_SAMPLES) * k * (2 * x + 1)) * 4096) for x in range(CELL_SAMPLES)]
              for k in range(CELL_FREQ)]
 
@@ -262,17 +262,14 @@ class _Grid:
         return _bits_above_median(_unmirrored(_dct(packed, samples))), _quality(samples)
 
     def block_hash(self):
-        """(HashValue, quality) of the picture as 4 x 4 cells of 16 bits each: a sticker or a
+        """(HashValue, quality) of the picture as 8 x 8 cells of 4 bits each: a sticker or a
         line of text changes only the cells it covers, where a window hash's every bit
-        depends on the whole window. Each cell: the signs of its 15 lowest DCT frequencies
-        (8 x 8 samples) and whether its mean is above the cells' median. Mirror-invariant as
-        the windows are (the same choice, from the whole picture's DCT)."""
-        v = self.values()
+        depends on the whole window. Each cell: the signs of its 3 lowest DCT frequencies
+        (of 4 x 4 samples) and whether its mean is above the cells' median. Mirror-invariant
+        as the windows are (the same choice, from the whole picture's DCT)."""
         n = GRID // CELL_SAMPLES // BLOCKS  # grid cells per sample along each side
-        rows = [list(map(int.__add__, *[r[k::n] for k in range(n)])) if n == 2 else
-                [sum(r[i:i + n]) for i in range(0, GRID, n)] for r in v]
-        small = [[sum(rows[y + k][x] for k in range(n)) for x in range(len(rows[0]))]
-                 for y in range(0, GRID, n)]  # (BLOCKS * CELL_SAMPLES) squared sums
+        rows = [[sum(r[i:i + n]) for i in range(0, GRID, n)] for r in self.values()]
+        small = [list(map(sum, zip(*rows[y:y + n]))) for y in range(0, GRID, n)]  # sample sums
         whole = self.window_pdq(WHOLE, unmirrored=False)
         if _unmirrored(whole._dct) is not whole._dct:
             small = [row[::-1] for row in small]
