@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from contextlib import contextmanager
 
 import pytest
@@ -17,6 +16,7 @@ from flask import request
 from backend import create_app, web
 from takeback.audit import csp_problems
 from takeback.cli import main
+from tests.partner_support import serve
 
 from .conftest import PHOTOS, REPO, open_app, pick
 
@@ -24,20 +24,12 @@ from .conftest import PHOTOS, REPO, open_app, pick
 @contextmanager
 def serving(dist, after_request=None):
     """The app's static side on a free port, serving `dist`."""
-    from werkzeug.serving import make_server
-
     app = create_app({"FRONTEND_DIST": str(dist), "TESTING": True})
     if after_request:
         # First in the list runs last: after the app's own hooks, which would add a fallback CSP.
         app.after_request_funcs.setdefault(None, []).insert(0, after_request)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield "http://127.0.0.1:%d" % httpd.server_port
-    finally:
-        httpd.shutdown()
-        thread.join(10)
+    with serve(app) as base:
+        yield base
 
 
 def audit(base, *options):

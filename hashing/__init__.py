@@ -25,7 +25,7 @@ def image_record(pixels, digests, query=False):
     blocks = LumaBlocks(pixels)  # one pass over the pixels for every hash
     result = blocks.pdq()
     hashes = [HashRecord("pdq", result.hash.hex(), result.quality)]
-    hashes += (query_hashes if query else enrol_hashes)(pixels, blocks, result)
+    hashes += (query_hashes if query else enrol_hashes)(pixels, blocks)
     hashes += [HashRecord(name, digests[name]) for name in DIGEST_TYPES]
     return MediaRecord("image", hashes)
 

@@ -75,23 +75,21 @@ def _kernel(sigma):
 
 def _blur(columns, rows, sx, sy):
     """The grid blurred along x then y, edges repeated; returns rows of ints."""
-    cols = len(columns)
-    kx, ky = _kernel(sx), _kernel(sy)
-    mask = _lane_mask(rows, 64 - KERNEL_BITS)
-    rx = len(kx) // 2
-    blurred = []
-    for x in range(cols):
-        lines = [columns[min(cols - 1, max(0, x + t - rx))] for t in range(len(kx))]
-        acc = (_weighted_sum(kx, lines) >> KERNEL_BITS) & mask
-        blurred.append(_unsigned_lanes("Q", acc.to_bytes(8 * rows, "little")))
-    packed_rows = [_pack_lanes(r) for r in zip(*blurred)]
-    mask = _lane_mask(cols, 64 - KERNEL_BITS)
-    ry = len(ky) // 2
+    across = _blur_lines(columns, _kernel(sx), rows)  # per column, a lane per row
+    down = _blur_lines([_pack_lanes(r) for r in zip(*across)], _kernel(sy), len(columns))
+    return [list(line) for line in down]
+
+
+def _blur_lines(lines, kernel, lanes):
+    """Each packed line (`lanes` 64-bit lanes) replaced by the kernel's weighted sum of its
+    neighbours, edges repeated; returned unpacked."""
+    n, reach = len(lines), len(kernel) // 2
+    mask = _lane_mask(lanes, 64 - KERNEL_BITS)
     out = []
-    for y in range(rows):
-        lines = [packed_rows[min(rows - 1, max(0, y + t - ry))] for t in range(len(ky))]
-        acc = (_weighted_sum(ky, lines) >> KERNEL_BITS) & mask
-        out.append(list(_unsigned_lanes("Q", acc.to_bytes(8 * cols, "little"))))
+    for i in range(n):
+        near = [lines[min(n - 1, max(0, i + t - reach))] for t in range(len(kernel))]
+        acc = (_weighted_sum(kernel, near) >> KERNEL_BITS) & mask
+        out.append(_unsigned_lanes("Q", acc.to_bytes(8 * lanes, "little")))
     return out
 
 

@@ -351,13 +351,14 @@ def _quality(samples, scale):
     return min(100, gradient // 90)
 
 
-def _dct_table():
+def _dct_table(samples=SAMPLES, frequencies=DCT_SIDE):
     """The reference's 16x64 DCT matrix rows cos((pi / 128) * (k + 1) * (2x + 1)), without the
-    DC row, rounded to fixed point (the common factor sqrt(2/64) cannot change a median test)."""
+    DC row, rounded to fixed point (the common factor sqrt(2/64) cannot change a median test).
+    Other sizes alike: the lowest `frequencies` rows of the DCT of `samples` points."""
     one = 1 << DCT_BITS
     return [
-        [round(math.cos(math.pi / (2 * SAMPLES) * (k + 1) * (2 * x + 1)) * one) for x in range(SAMPLES)]
-        for k in range(DCT_SIDE)
+        [round(math.cos(math.pi / (2 * samples) * (k + 1) * (2 * x + 1)) * one) for x in range(samples)]
+        for k in range(frequencies)
     ]
 
 

@@ -29,8 +29,8 @@ import math
 from operator import sub
 
 from .pdq import (
-    DIHEDRAL_NAMES, LUMA_SCALE, SAMPLE_SCALE, LumaBlocks, PdqHash, _bits_above_median, _lane_mask, _pack_lanes,
-    _unsigned_lanes, _weighted_sum,
+    _DCT_ONE, DIHEDRAL_NAMES, LUMA_SCALE, SAMPLE_SCALE, LumaBlocks, PdqHash, _bits_above_median, _dct_table,
+    _lane_mask, _pack_lanes, _unsigned_lanes, _weighted_sum,
 )
 from .hashvalue import HashValue
 from .keypoints import keypoints
@@ -44,7 +44,6 @@ GRID = 128  # the luma grid windows are cut from
 SIDE = 32  # samples per side of a window: twice the highest DCT frequency kept
 FREQUENCIES = 16
 WEIGHT_BITS = 16  # fixed-point precision of the resampling weights
-DCT_BITS = 24
 
 
 def _centred():
@@ -72,7 +71,7 @@ PAIR_SPAN = 1.2  # a pair's window: a square PAIR_SPAN times their distance acro
 MIN_PAIR = 0.15  # pairs closer than this share of the longer side span too little to hash
 
 
-def enrol_hashes(pixels, blocks=None, pdq=None):
+def enrol_hashes(pixels, blocks=None):
     """The extra hash records of a photo a person enrols: windows, keypoint pairs, rotations/flips."""
     blocks = blocks or LumaBlocks(pixels)
     image, picture = _image_and_picture(blocks)
@@ -95,10 +94,10 @@ def enrol_hashes(pixels, blocks=None, pdq=None):
     return _distinct(out)
 
 
-def query_hashes(pixels, blocks=None, pdq=None):
+def query_hashes(pixels, blocks=None):
     """The extra hash records of an upload a platform checks: the whole upload; the picture in
-    it (without borders, screenshot padding or caption bars), its middle band and its mirror
-    image; windows of pairs of the picture's strongest keypoints."""
+    it (without borders, screenshot padding or caption bars) and its middle band; windows of
+    pairs of the picture's strongest keypoints; the picture's block hash."""
     blocks = blocks or LumaBlocks(pixels)
     image, picture = _image_and_picture(blocks)
     out = [image.window_hash(WHOLE)] if picture is not image else []
@@ -165,16 +164,7 @@ def _distinct(records):
     return out
 
 
-def _dct_table():
-    one = 1 << DCT_BITS
-    return [
-        [round(math.cos(math.pi / (2 * SIDE) * (k + 1) * (2 * x + 1)) * one) for x in range(SIDE)]
-        for k in range(FREQUENCIES)
-    ]
-
-
-_DCT = _dct_table()
-_DCT_ONE = 1 << DCT_BITS
+_DCT = _dct_table(SIDE, FREQUENCIES)
 _DCT_OFFSET = [[v + _DCT_ONE for v in row] for row in _DCT]
 # Samples are < 2**28 and weights sum to about 2**WEIGHT_BITS: after the shift, 48 bits per
 # lane hold the result and the mask drops what the shift brought down from the next lane.
@@ -193,6 +183,7 @@ class _Grid:
         self.blocks = blocks
         self._values = None
         self._halved = None
+        self._sampled = {}  # window -> its PdqHash as sampled: the whole picture serves three hashes
 
     def values(self):
         """The grid as rows of ints (row i, column j)."""
@@ -209,6 +200,15 @@ class _Grid:
     def window_pdq(self, window, unmirrored=True):
         """A window's hash as a PdqHash (with its DCT, for the rotations/flips); unmirrored=False
         keeps the DCT as sampled (turn it before choosing between it and its mirror image)."""
+        sampled = self._sampled.get(window)
+        if sampled is None:
+            sampled = self._sampled[window] = self._sample(window)
+        if not unmirrored:
+            return sampled
+        dct = _unmirrored(sampled._dct)
+        return sampled if dct is sampled._dct else PdqHash(_bits_above_median(dct), sampled.quality, dct)
+
+    def _sample(self, window):
         x0, y0, x1, y1 = window
         # Horizontal pass on the packed columns: SIDE new columns, a lane per grid row.
         cols = []
@@ -223,8 +223,6 @@ class _Grid:
             packed.append(acc)
             samples.append(_unsigned_lanes("Q", acc.to_bytes(8 * SIDE, "little")))
         dct = _dct(packed, samples)
-        if unmirrored:
-            dct = _unmirrored(dct)
         return PdqHash(_bits_above_median(dct), _quality(samples), dct)
 
     def turned_hash(self, turn):
