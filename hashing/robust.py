@@ -342,12 +342,14 @@ class _Grid:
         rows = [list(r) for r in b.grid]
         row_px = b.row_sizes
         col_px = [min(b.kx, b.width - x) for x in range(0, b.width, b.kx)]
-        y0 = _refine(rows, row_px, col_px, top, top_colour, b.ky, b.height)
-        y1 = 1 - _refine(rows[::-1], row_px[::-1], col_px, bottom, bottom_colour, _last(b.ky, b.height), b.height)
+        y0 = _refine(rows, row_px, col_px, top, top_colour, b.ky, b.ky, b.height)
+        y1 = 1 - _refine(rows[::-1], row_px[::-1], col_px, bottom, bottom_colour, _last(b.ky, b.height), b.ky,
+                         b.height)
         r0, r1 = int(y0 * b.height) // b.ky, -(-int(y1 * b.height) // b.ky)
         cols = [list(c) for c in zip(*rows[r0:r1])]
-        x0 = _refine(cols, col_px, row_px[r0:r1], left, left_colour, b.kx, b.width)
-        x1 = 1 - _refine(cols[::-1], col_px[::-1], row_px[r0:r1], right, right_colour, _last(b.kx, b.width), b.width)
+        x0 = _refine(cols, col_px, row_px[r0:r1], left, left_colour, b.kx, b.kx, b.width)
+        x1 = 1 - _refine(cols[::-1], col_px[::-1], row_px[r0:r1], right, right_colour, _last(b.kx, b.width), b.kx,
+                         b.width)
         if x1 - x0 < MIN_CONTENT / GRID or y1 - y0 < MIN_CONTENT / GRID:
             return WHOLE
         return (x0, y0, x1, y1)
@@ -358,20 +360,19 @@ def _last(k, n):
     return n - (n - 1) // k * k
 
 
-def _refine(lines, line_px, cross_px, cells, colour, first_px, side):
+def _refine(lines, line_px, cross_px, cells, colour, first_px, k, side):
     """Where a bar found to end about `cells` grid cells in ends on the block grid (a share of
     the side): the first block line near there that is not the bar's colour. lines are block
-    sums from the bar's side on; line_px and cross_px the pixels each block spans each way;
-    first_px the pixels of the first line (the rest are a full block)."""
+    sums from the bar's side on; line_px and cross_px the pixels each block sums each way (a
+    tall image's blocks sum every other row); k the pixels a block spans along this axis, and
+    first_px those of the first line (the last block of an axis may be shorter)."""
     if cells == 0:
         return 0.0
-    full = line_px[1] if len(line_px) > 1 else first_px
-    px_per_block = full  # along this axis (the first line may be shorter when scanning back)
     start_px = max(0, (cells - 1) * side // GRID)
     stop_px = min(side, (cells + 2) * side // GRID)
-    n = max(0, (start_px - first_px) // px_per_block + 1) if start_px else 0
+    n = max(0, (start_px - first_px) // k + 1) if start_px else 0
     while n < len(lines):
-        offset = first_px + (n - 1) * px_per_block if n else 0
+        offset = first_px + (n - 1) * k if n else 0
         if offset >= stop_px:
             break
         if not _bar_block_line(lines[n], line_px[n], cross_px, colour):
