@@ -40,11 +40,6 @@ def can_match(record):
     return not record.weak
 
 
-def query_types(enrolled_type):
-    """The query hash types an enrolled hash of this type may match (exact types: itself)."""
-    return [q for e, q in RULES if e == enrolled_type] or [enrolled_type]
-
-
 def record_distance(enrolled, query, max_distance=None):
     """Distance if `query` matches `enrolled`, else None.
 
