@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from hashing import MAX_FRAMES
+from hashing import MAX_FRAMES, MediaRecord, video_frames
 
 from .conftest import CORPUS, PHOTOS, REPO, open_app, pick, review_entries, windows
 from .test_network import ALLOWED_GET
@@ -17,9 +17,13 @@ from .test_network import ALLOWED_GET
 VIDEO = CORPUS / "tmk-videos" / "chair-orig-22-sd-bar.mp4"
 PHOTO = PHOTOS / "mate__Aqua.jpg"
 MAX_FRAME_BITS = 8  # browser (Chromium's decoder) vs PyAV (FFmpeg's) for one frame: "a few bits"
-# A video's share of the POST body: at most MAX_FRAMES PDQ entries of ~110 bytes as the page
-# pretty-prints them, plus its digests.
-VIDEO_BODY_BOUND = MAX_FRAMES * 128 + 1024
+# The same for a frame's block hash: half of its 36-bit match threshold, on 90% of the frames.
+# The rest may differ in every bit: a block hash is taken mirrored when the frame's broad
+# left-right balance says so, and a near-tie can fall either way with another decoder.
+MAX_BLOCK_BITS = 18
+# A video's share of the POST body: at most MAX_FRAMES frames of a PDQ and a block hash entry
+# of ~110-120 bytes each as the page sends them, plus its digests.
+VIDEO_BODY_BOUND = MAX_FRAMES * 2 * 128 + 1024
 PHOTO_BODY_BOUND = 8 * 1024
 
 
@@ -60,14 +64,15 @@ def make_video(path, codec, seconds, fps=2, size=(160, 120), audio=False):
 
 
 def server_frames(path):
-    """{time: pdq hex} of the frames `takeback hash` keeps, as hashing.FrameHashes keeps them."""
+    """{time: (pdq hex, block hash hex or None)} of the frames `takeback hash` keeps, as
+    hashing.FrameHashes keeps them."""
     from hashing import FrameHashes
     from takeback.decode import video_frames
 
     frames = FrameHashes()
     for time, _number, pixels in video_frames(path)[1]:
         frames.add(time, pixels)
-    return {round(t, 6): r.hash.hex() for t, r in frames.frames}
+    return {round(t, 6): (r.hash.hex(), b and b.value) for (t, r), b in zip(frames.frames, frames.blocks)}
 
 
 def test_video_with_a_photo_agrees_with_takeback_hash_and_sends_only_hashes(phone, server):
@@ -102,18 +107,28 @@ def test_video_with_a_photo_agrees_with_takeback_hash_and_sends_only_hashes(phon
     assert [h["type"] for h in record["hashes"][-2:]] == ["md5", "sha256"]
 
     # Frame by frame: the browser's kept frames against the server's, by time.
-    pdq = [h["value"] for h in record["hashes"] if h["type"] == "pdq"]
-    assert len(pdq) == len(times) > 10
+    frames = video_frames(MediaRecord.from_json(record).hashes)
+    pdq = [f[0].value for f in frames]
+    assert len(frames) == len(times) > 10
     browser = {round(t, 6): value for t, value in zip(times, pdq)}
-    theirs = server_frames(VIDEO)
+    blocks = {round(t, 6): f[1].value for t, f in zip(times, frames) if len(f) == 2}
+    assert len(blocks) >= 0.9 * len(frames)
+    server = server_frames(VIDEO)
+    theirs = {t: pair[0] for t, pair in server.items()}
+    their_blocks = {t: pair[1] for t, pair in server.items() if pair[1]}
     common = sorted(set(browser) & set(theirs))
     distances = collections.Counter(hamming(browser[t], theirs[t]) for t in common)
+    block_distances = collections.Counter(hamming(blocks[t], their_blocks[t])
+                                          for t in sorted(set(blocks) & set(their_blocks)))
     print("\nvideo %s: %d browser frames, %d server frames, %d at the same times" % (
         VIDEO.name, len(browser), len(theirs), len(common)))
     print("PDQ bits differing per frame, browser vs takeback hash: %s" % dict(sorted(distances.items())))
+    print("block hash bits differing per frame: %s" % dict(sorted(block_distances.items())))
     print("kept on one side only (near-repeat dropped on the other): %s" % sorted(set(browser) ^ set(theirs)))
     assert len(common) >= 0.9 * max(len(browser), len(theirs))
     assert max(distances) <= MAX_FRAME_BITS
+    close = sum(n for d, n in block_distances.items() if d <= MAX_BLOCK_BITS)
+    assert close >= 0.9 * len(common)
     # A frame kept on one side only still has a close twin on the other.
     for t in set(browser) - set(theirs):
         assert min(hamming(browser[t], v) for v in theirs.values()) <= MAX_FRAME_BITS + 4, t

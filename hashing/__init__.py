@@ -7,7 +7,9 @@ is the caller's job: this package takes decoded pixels and file bytes.
 from .digests import DIGEST_TYPES, FileDigests, digest_chunks
 from .hashvalue import HashValue, hamming
 from .borders import trim_borders
-from .match import PDQ_MATCH_DISTANCE, can_match, image_match, record_distance, video_match, video_shares
+from .match import (
+    PDQ_MATCH_DISTANCE, can_match, frames_match, image_match, record_distance, video_frames, video_match, video_shares,
+)
 from .pdq import DIHEDRAL_NAMES, LumaBlocks, PdqError, PdqHash, pdq_hash
 from .pixels import Pixels, PixelsError
 from .robust import enrol_hashes, query_hashes
@@ -34,6 +36,6 @@ __all__ = [
     "DIGEST_TYPES", "FileDigests", "digest_chunks", "HashValue", "hamming", "PDQ_MATCH_DISTANCE", "can_match",
     "record_distance", "image_match", "enrol_hashes", "query_hashes", "PdqError", "PdqHash", "pdq_hash", "DIHEDRAL_NAMES", "Pixels", "PixelsError", "MEDIA_TYPES",
     "SIGNAL_TYPES", "WEAK_QUALITY", "HashRecord", "MediaRecord", "RecordError", "image_record",
-    "video_match", "video_shares", "trim_borders", "MAX_FRAMES", "FrameHashes", "VideoError",
+    "video_match", "video_shares", "video_frames", "frames_match", "trim_borders", "MAX_FRAMES", "FrameHashes", "VideoError",
     "frame_times", "video_record",
 ]

@@ -82,55 +82,85 @@ def image_match(enrolled, query, max_distance=None):
     return best
 
 
-def video_shares(enrolled, query, max_distance=PDQ_MATCH_DISTANCE):
-    """vPDQ's comparison of two videos' frame hashes (lists of PDQ HashRecords).
+def video_frames(records):
+    """A video's frames from its hash records: each PDQ record starts a frame and the
+    pdq-blocks record after it belongs to that frame (hashing.video.FrameHashes.records);
+    digests are skipped. Returns a list of tuples of HashRecords."""
+    frames = []
+    for r in records:
+        if not r.perceptual:
+            continue
+        if r.type == "pdq":
+            frames.append([r])
+        elif r.type == "pdq-blocks" and frames and len(frames[-1]) == 1 and frames[-1][0].type == "pdq":
+            frames[-1].append(r)
+        else:
+            raise ValueError("video frames are a PDQ record, each followed by its pdq-blocks record; got %s" % r.type)
+    return [tuple(f) for f in frames]
+
+
+def frame_distance(enrolled, query, max_distance=None):
+    """The distance of the closest pair of records of two frames (tuples of HashRecords) that
+    RULES lets match (record_distance), else None."""
+    best = None
+    for e in enrolled:
+        for q in query:
+            d = record_distance(e, q, max_distance)
+            if d is not None and (best is None or d < best):
+                best = d
+    return best
+
+
+def frame_shares(enrolled, query, max_distance=None):
+    """vPDQ's comparison of two videos' frames (lists of tuples of HashRecords, video_frames).
 
     Returns (query_share, enrolled_share): the share of the query's distinct usable frames
-    that are within max_distance of some usable enrolled frame, and the reverse. Weak
-    frames (quality < 50: black, blurred or blank) take no part, as in vPDQ. A video with
-    no usable frame shares nothing.
+    that match some usable enrolled frame (frame_distance), and the reverse. Weak frames
+    (quality < 50: black, blurred or blank) take no part, as in vPDQ. A video with no usable
+    frame shares nothing.
     """
-    a = _usable_frames(enrolled)
-    b = _usable_frames(query)
+    a = _usable(enrolled)
+    b = _usable(query)
     if not a or not b:
         return 0.0, 0.0
     matched_a, matched_b = set(), set()
     for i, x in enumerate(a):
         for j, y in enumerate(b):
-            if x - y <= max_distance:
+            if frame_distance(x, y, max_distance) is not None:
                 matched_a.add(i)
                 matched_b.add(j)
     return len(matched_b) / len(b), len(matched_a) / len(a)
 
 
-def _usable_frames(records):
-    frames = []
-    for r in records:
-        if r.type != "pdq":
-            raise ValueError("video frames are PDQ records, got %s" % r.type)
-        if can_match(r):
-            frames.append(r.hash_value())
-    return list(dict.fromkeys(frames))
+def _usable(frames):
+    """The frames with a record that can match, without repeats."""
+    return list(dict.fromkeys(tuple(r for r in f if can_match(r)) for f in frames if any(map(can_match, f))))
 
 
 # A video matches when at least this many distinct query frames each match an enrolled
-# frame (each one is a full PDQ match, strong evidence alone; two guard against a fluke)
-# and they are at least this share of either video. On the corpus, every pair of
-# different videos shares no frame at all; the weakest true pair (a clip cut mid-second
-# from a fast-moving original) shares 2 of 19 frames.
+# frame (each one is a full PDQ or block hash match, strong evidence alone; two guard
+# against a fluke) and they are at least this share of either video. On the corpus, every
+# pair of different videos shares no frame at all; the weakest true pair (a clip cut
+# mid-second from a fast-moving original) shares 2 of 19 frames.
 VIDEO_MIN_FRAMES = 2
 VIDEO_MIN_SHARE = 0.05
 
 
-def video_match(enrolled, query, max_distance=PDQ_MATCH_DISTANCE):
-    """Evidence if the query video matches the enrolled one, else None.
-
-    Both are lists of the videos' PDQ frame records. The evidence is vPDQ's pair of shares
-    and the number of query frames that matched.
-    """
-    query_share, enrolled_share = video_shares(enrolled, query, max_distance)
-    frames = round(query_share * len(_usable_frames(query)))
+def frames_match(enrolled, query, max_distance=None):
+    """Evidence if the query video matches the enrolled one (their frames, video_frames),
+    else None: vPDQ's pair of shares and the number of query frames that matched."""
+    query_share, enrolled_share = frame_shares(enrolled, query, max_distance)
+    frames = round(query_share * len(_usable(query)))
     if frames < VIDEO_MIN_FRAMES or max(query_share, enrolled_share) < VIDEO_MIN_SHARE:
         return None
     return {"query_share": round(query_share, 4), "enrolled_share": round(enrolled_share, 4), "frames": frames}
 
+
+def video_shares(enrolled, query, max_distance=None):
+    """frame_shares of two videos' hash records."""
+    return frame_shares(video_frames(enrolled), video_frames(query), max_distance)
+
+
+def video_match(enrolled, query, max_distance=None):
+    """Evidence if the query video matches the enrolled one (their hash records), else None (frames_match)."""
+    return frames_match(video_frames(enrolled), video_frames(query), max_distance)

@@ -142,6 +142,7 @@ class LumaBlocks:
         strips = [range(y, min(h, y + self.ky), step) for y in range(0, h, self.ky)]  # the rows each block row sums
         self.row_sizes = [len(rows) for rows in strips]
         self.grid = _block_luma(pixels, self.kx, strips)
+        self._pdq_samples = None
 
     def samples(self, n, box=None):
         """The n x n tent-filtered samples, as n integers (one per column) with a 64-bit lane per row.
@@ -156,9 +157,16 @@ class LumaBlocks:
         col_weights = _block_weights(cols, col_sizes, self.kx)
         return _sample_columns(self.grid, row_weights, col_weights, n)
 
+    def pdq_samples(self):
+        """PDQ's 64 x 64 samples, computed once: (packed columns as samples() gives them,
+        values[j][i] the sample at row i of column j)."""
+        if self._pdq_samples is None:
+            columns = self.samples(SAMPLES)
+            self._pdq_samples = columns, [_unsigned_lanes("Q", c.to_bytes(8 * SAMPLES, "little")) for c in columns]
+        return self._pdq_samples
+
     def pdq(self):
-        columns = self.samples(SAMPLES)
-        values = [_unsigned_lanes("Q", c.to_bytes(8 * SAMPLES, "little")) for c in columns]
+        columns, values = self.pdq_samples()
         # Gradients sum over both directions, so quality can take the samples transposed.
         quality = _quality(values, SAMPLE_SCALE)
         dct = _dct16(columns, values)

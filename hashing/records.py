@@ -14,8 +14,9 @@ MEDIA_TYPES = ("image", "video")
 # (flat colour, heavy blur) and matches too much to be trusted on its own.
 WEAK_QUALITY = 50
 
-# Generous for one photo (PDQ + digests + robust variants); a cap keeps a record small.
-MAX_HASHES_PER_MEDIA = 256
+# Generous for one photo (PDQ + digests + up to 64 robust hashes) and for one video (up to
+# hashing.video.MAX_FRAMES frames of two hashes each + digests); a cap keeps a record small.
+MAX_HASHES_PER_MEDIA = 512
 
 
 class RecordError(ValueError):

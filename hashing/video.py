@@ -1,4 +1,6 @@
-"""Video hashing, compatible with Meta's vPDQ: the PDQ of frames sampled once per second.
+"""Video hashing, compatible with Meta's vPDQ: the PDQ of frames sampled once per second,
+each followed by the frame's block hash (hashing.robust), which a logo over the middle of
+every frame damages only where it covers.
 
 The caller decodes (a <video> element and a canvas in the browser, PyAV on servers) and
 hands over the frame shown at each time frame_times() asks for: the last frame whose
@@ -7,14 +9,15 @@ compares two videos the way vPDQ does.
 """
 from .borders import trim_borders
 from .digests import DIGEST_TYPES
-from .pdq import pdq_hash
+from .pdq import LumaBlocks
 from .records import HashRecord, MediaRecord
+from .robust import frame_block_record
 
 SECONDS_PER_FRAME = 1.0
 
-# A cap on frame hashes per video, spread evenly over a longer one, so that a submission
-# stays small: 200 frame records are about 20 KB of JSON (a 256 KiB request holds a dozen
-# videos), and 200 samples still cover a 10-minute video every 3 seconds.
+# A cap on frames per video, spread evenly over a longer one, so that a submission stays
+# small: 200 frames (a PDQ and a block hash each) are about 56 KB of JSON as the page sends
+# it, and 200 samples still cover a 10-minute video every 3 seconds.
 MAX_FRAMES = 200
 
 # Consecutive frames this close are one scene held still: keep the first only (vPDQ
@@ -45,33 +48,46 @@ def frame_times(duration, seconds_per_frame=SECONDS_PER_FRAME, max_frames=MAX_FR
 
 
 class FrameHashes:
-    """Collects the PDQ of each sampled frame, dropping frames that repeat the previous one."""
+    """Collects the PDQ and block hash of each sampled frame, dropping frames that repeat the previous one."""
 
     def __init__(self):
         self.frames = []  # (time, PdqHash) in time order
+        self.blocks = []  # the pdq-blocks HashRecord of each of self.frames, None if an earlier frame's
         self.seen = 0
         self._values = set()
+        self._block_values = set()
 
     def add(self, time, pixels):
         """Hash the frame shown at `time` (seconds). Returns True if it was kept."""
         self.seen += 1
         # Letterbox and pillarbox bars are not the video: without them, a copy that adds
         # or removes bars still matches (vPDQ itself does not trim, and misses those).
-        result = pdq_hash(trim_borders(pixels))
+        blocks = LumaBlocks(trim_borders(pixels))
+        result = blocks.pdq()
         if self.frames and result.hash - self.frames[-1][1].hash <= DUPLICATE_DISTANCE:
             return False
         if result.hash in self._values:  # a scene seen before: one record says it
             return False
         self._values.add(result.hash)
         self.frames.append((time, result))
+        block = frame_block_record(blocks, result)
+        # A record holds no hash twice: two frames of one scene may share a block hash.
+        self.blocks.append(None if block.value in self._block_values else block)
+        self._block_values.add(block.value)
         return True
 
     def records(self):
-        return [HashRecord("pdq", result.hash.hex(), result.quality) for _, result in self.frames]
+        """Each frame's PDQ record followed by its pdq-blocks record (hashing.match.video_frames
+        groups them back into frames)."""
+        out = []
+        for (_, result), blocks in zip(self.frames, self.blocks):
+            out.append(HashRecord("pdq", result.hash.hex(), result.quality))
+            out += [blocks] if blocks else []
+        return out
 
 
 def video_record(frames, digests):
-    """The hash records of one video: its frames' PDQ (FrameHashes) and the file's digests."""
+    """The hash records of one video: its frames' hashes (FrameHashes) and the file's digests."""
     records = frames.records()
     if not records:
         raise VideoError("no frame of the video could be hashed")

@@ -85,7 +85,7 @@ def compare_command(enrolled_file, query_file):
     """Print, per query, the enrolled media it matches, best first, with the evidence.
 
     One JSON line per query: {"path": ..., "matches": [{"path": enrolled path, "evidence": {...}}]}.
-    Photos match by hashing.image_match, videos by hashing.video_match (their frame PDQs).
+    Photos match by hashing.image_match, videos by hashing.video_match (their frames' PDQ and block hashes).
     """
     enrolled = _read_records(enrolled_file)
     for path, query in _read_records(query_file):
@@ -104,7 +104,7 @@ def _compare(enrolled, query):
         if exact is not None:
             return exact
         if enrolled.media == query.media == "video":
-            return hashing.video_match(enrolled.of_type("pdq"), query.of_type("pdq"))
+            return hashing.video_match(enrolled.hashes, query.hashes)
         return None
     return hashing.image_match(enrolled, query)
 

@@ -22,7 +22,7 @@ job.items.forEach((item, i) => {
 pyodide.globals.set("job_json", JSON.stringify(job));
 const out = pyodide.runPython(`
 import json, sys, time
-from hashing import Pixels, FileDigests, pdq_hash, trim_borders, enrol_hashes, query_hashes
+from hashing import Pixels, FileDigests, FrameHashes, pdq_hash, trim_borders, enrol_hashes, query_hashes
 job = json.loads(job_json)
 results = []
 for i, item in enumerate(job["items"]):
@@ -41,6 +41,9 @@ for i, item in enumerate(job["items"]):
     if job.get("robust"):
         entry["enrol"] = [h.to_json() for h in enrol_hashes(pixels)]
         entry["query"] = [h.to_json() for h in query_hashes(pixels)]
+        frame = FrameHashes()  # as a video frame: PDQ and block hash, bars trimmed
+        frame.add(0, pixels)
+        entry["frame"] = [h.to_json() for h in frame.records()]
     if item.get("file"):
         digests = FileDigests()
         with open("/job/%d.file" % i, "rb") as f:

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from hashing import FileDigests, enrol_hashes, pdq_hash, query_hashes, trim_borders
+from hashing import FileDigests, FrameHashes, enrol_hashes, pdq_hash, query_hashes, trim_borders
 from takeback.decode import video_frames
 from tests.corpus import CORPUS, reference_pixels
 from tests.pyodide_node import ROOT, run_in_pyodide
@@ -65,5 +65,8 @@ def test_identical_bits_in_cpython_and_pyodide(both_runtimes):
         # The robust hashes (windows, content box, rotations/flips) on both sides.
         assert theirs["enrol"] == [h.to_json() for h in enrol_hashes(item["pixels"])], path
         assert theirs["query"] == [h.to_json() for h in query_hashes(item["pixels"])], path
+        frame = FrameHashes()  # the image as a video frame: its PDQ and block hash
+        frame.add(0, item["pixels"])
+        assert theirs["frame"] == [h.to_json() for h in frame.records()], path
     assert len(sizes) >= 8
     assert results[-1]["trimmed"][0] < items[-1]["pixels"].width  # the bars were found

@@ -1,6 +1,7 @@
 """Video: frame sampling, bar trimming, agreement with Meta's vPDQ frames, and video matching."""
 import collections
 import functools
+import itertools
 import json
 import statistics
 import subprocess
@@ -9,9 +10,11 @@ import sys
 import pytest
 
 from hashing import (
-    MAX_FRAMES, FrameHashes, HashValue, Pixels, VideoError, frame_times, pdq_hash, trim_borders, video_match,
+    MAX_FRAMES, FrameHashes, HashRecord, HashValue, Pixels, VideoError, frame_times, pdq_hash, trim_borders,
+    video_frames, video_match,
 )
-from takeback.decode import video_frames
+from hashing.match import BLOCKS_MATCH_DISTANCE, PDQ_MATCH_DISTANCE
+from takeback.decode import video_frames as decoded_frames
 from tests.corpus import CORPUS
 
 TMK = CORPUS / "tmk-videos"
@@ -69,7 +72,19 @@ def test_repeated_frames_are_kept_once():
     still = Pixels(48, 32, striped(48, 32), "L")
     moved = Pixels(48, 32, striped(48, 32, phase=9), "L")
     assert [frames.add(t, p) for t, p in enumerate([still, still, moved, still])] == [True, False, True, False]
-    assert len(frames.records()) == 2
+    assert [r.type for r in frames.records()] == ["pdq", "pdq-blocks"] * 2
+
+
+def test_frames_are_grouped_from_a_record():
+    pdq = [HashRecord("pdq", "%064x" % (i + 1), 90) for i in range(3)]
+    blocks = [HashRecord("pdq-blocks", "%064x" % (i + 100), 90) for i in range(2)]
+    md5 = HashRecord("md5", "0" * 32)
+    # A frame whose block hash repeats an earlier frame's carries its PDQ alone.
+    records = [pdq[0], blocks[0], pdq[1], pdq[2], blocks[1], md5]
+    assert video_frames(records) == [(pdq[0], blocks[0]), (pdq[1],), (pdq[2], blocks[1])]
+    for bad in ([blocks[0], pdq[0]], [pdq[0], blocks[0], blocks[1]], [pdq[0], HashRecord("pdq-window", "0" * 64, 90)]):
+        with pytest.raises(ValueError, match="video frames"):
+            video_frames(bad)
 
 
 @functools.lru_cache(maxsize=None)
@@ -77,7 +92,7 @@ def hashed(path):
     """(frame records, [(frame number, our PDQ of the untrimmed frame)]) of one video."""
     frames = FrameHashes()
     raw = []
-    for time, number, pixels in video_frames(path)[1]:
+    for time, number, pixels in decoded_frames(path)[1]:
         frames.add(time, pixels)
         raw.append((number, pdq_hash(pixels)))
     return frames.records(), raw
@@ -107,12 +122,13 @@ def test_frames_agree_with_vpdq_reference(capsys):
 
 CHAIR = TMK / "chair-orig-22-sd-bar.mp4"
 PATTERN = TMK / "pattern-hd-no-bar.mp4"
-# Edited copies, each of which must match its original. pattern-sd-with-large-logo-bar is
-# left out: its logo covers the middle of every frame, and no frame of it is within 31 bits
-# of the original (Meta's vPDQ, hashing every frame, matches 0.5% of them).
+# Edited copies, each of which must match its original. pattern-sd-with-large-logo-bar's logo
+# covers the middle of every frame: no frame's PDQ is within 31 bits of the original's (Meta's
+# vPDQ, hashing every frame, matches 0.5% of them); its frames' block hashes match.
 CHAIR_COPIES = ["chair-19-sd-bar", "chair-20-sd-bar", "chair-22-sd-grey-bar", "chair-22-sd-sepia-bar",
                 "chair-22-with-large-logo-bar", "chair-22-with-small-logo-bar"]
-PATTERN_COPIES = ["pattern-longer-no-bar", "pattern-sd-grey-bar", "pattern-sd-with-small-logo-bar"]
+PATTERN_COPIES = ["pattern-longer-no-bar", "pattern-sd-grey-bar", "pattern-sd-with-small-logo-bar",
+                  "pattern-sd-with-large-logo-bar"]
 
 
 @pytest.mark.parametrize("original,copy", [(CHAIR, c) for c in CHAIR_COPIES] + [(PATTERN, c) for c in PATTERN_COPIES])
@@ -121,6 +137,33 @@ def test_edited_copy_matches_its_original_only(original, copy):
     assert video_match(hashed(original)[0], copy) is not None
     other = PATTERN if original == CHAIR else CHAIR
     assert video_match(hashed(other)[0], copy) is None
+
+
+def footage(path):
+    """What a corpus video shows: its name up to the first '-' or '_' (chair, pattern, carphone...)."""
+    return path.stem.replace("_", "-").split("-")[0]
+
+
+def test_frames_of_different_footage_are_far_apart(capsys):
+    """The margin under the video rule: the closest frames of two different scenes, per hash type."""
+    videos = sorted(TMK.glob("*.mp4")) + OTHER_VIDEOS
+    frames = {path: video_frames(hashed(path)[0]) for path in videos}
+    closest, pairs = {}, 0
+    for a, b in itertools.combinations(videos, 2):
+        if footage(a) == footage(b):
+            continue
+        for x in frames[a]:
+            for y in frames[b]:
+                pairs += 1
+                for r, s in zip(x, y):
+                    d = r.hash_value() - s.hash_value()
+                    closest[r.type] = min(d, closest.get(r.type, d))
+    with capsys.disabled():
+        print("\nframes of different footage (%d frame pairs, %d scenes): closest %s" % (
+            pairs, len({footage(v) for v in videos}), closest))
+    assert pairs > 30_000
+    for kind, rule in (("pdq", PDQ_MATCH_DISTANCE), ("pdq-blocks", BLOCKS_MATCH_DISTANCE)):
+        assert closest[kind] > 2 * rule, kind
 
 
 @pytest.mark.parametrize("path", OTHER_VIDEOS, ids=lambda p: p.name)

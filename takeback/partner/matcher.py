@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hashing import (
-    PDQ_MATCH_DISTANCE, WEAK_QUALITY, HashRecord, MediaRecord, can_match, record_distance, video_match,
+    WEAK_QUALITY, HashRecord, MediaRecord, can_match, frames_match, record_distance, video_frames,
 )
 from takeback.index import RuleIndex, hashes_to_words
 
@@ -201,13 +201,13 @@ class Matcher:
         A photo: every entry any of its hashes matches (its PDQ: enrolled PDQs and rotations/
         flips; its windows: enrolled windows; its digests: equal digests), one Match per entry
         with the nearest evidence (Match.to_json: the entry's "type", the "query_type" and the
-        "distance"), nearest first. A video: its frame PDQs are matched one
-        by one; the feed does not group frame hashes into videos (each is an entry of its own
-        with media "video"), so the evidence is per entry, with the query frames (positions in
-        the video's list of frame hashes) that matched it, and `video` summarises:
-        {"frames": usable query frames, "matched_frames": how many matched any entry,
-         "rule": hashing.video_match of the matched video entries against the query frames
-         (None when fewer than VIDEO_MIN_FRAMES frames matched)}.
+        "distance"), nearest first. A video: its frames' PDQ and block hashes are matched
+        one by one; the feed does not group frame hashes into videos (each is an entry of its
+        own with media "video"), so the evidence is per entry, with the query frames (positions
+        in the video's list of frames, hashing.video_frames) that matched it, and `video`
+        summarises: {"frames": usable query frames, "matched_frames": how many matched any
+        entry, "rule": hashing.frames_match of the matched video entries (each a frame of its
+        own) against the query frames (None when fewer than VIDEO_MIN_FRAMES frames matched)}.
         """
         if not isinstance(record, MediaRecord):
             record = MediaRecord.from_json(record)
@@ -216,12 +216,14 @@ class Matcher:
             matches = [m for found in per_record for m in found]
             matches.sort(key=lambda m: (m.distance, m.entry["id"]))
             return FileResult(path, record.media, _dedupe(matches))
-        by_entry = {}
-        frame_numbers = {}
-        frames = [r for r in record.hashes if r.type == "pdq"]
+        frames = video_frames(record.hashes)
+        frame_numbers = {}  # position in record.hashes -> its frame's position in frames
         for n, r in enumerate(record.hashes):
             if r.type == "pdq":
                 frame_numbers[n] = len(frame_numbers)
+            elif r.type == "pdq-blocks":
+                frame_numbers[n] = len(frame_numbers) - 1
+        by_entry = {}
         matched_frames = set()
         for n, found in enumerate(per_record):
             for m in found:
@@ -230,19 +232,16 @@ class Matcher:
                     kept = by_entry[m.entry["id"]] = Match(m.entry, m.distance, m.query)
                 elif m.distance < kept.distance:
                     kept.distance, kept.query = m.distance, m.query
-                if n in frame_numbers:
+                if n in frame_numbers and frame_numbers[n] not in kept.frames:
                     kept.frames.append(frame_numbers[n])
-                    matched_frames.add(n)
+                    matched_frames.add(frame_numbers[n])
         matches = sorted(by_entry.values(), key=lambda m: (m.distance, m.entry["id"]))
-        usable = [r for r in frames if can_match(r)]
-        enrolled = [HashRecord("pdq", m.entry["value"], m.entry["quality"]) for m in matches
-                    if m.entry["type"] == "pdq" and m.entry["media"] == "video"]
+        usable = [f for f in frames if any(map(can_match, f))]
+        enrolled = [(HashRecord(m.entry["type"], m.entry["value"], m.entry["quality"]),) for m in matches
+                    if m.entry["type"] in ("pdq", "pdq-blocks") and m.entry["media"] == "video"]
         summary = {"frames": len(usable), "matched_frames": len(matched_frames),
-                   "rule": video_match(enrolled, frames, self._video_distance()) if enrolled else None}
+                   "rule": frames_match(enrolled, frames, self.max_distance) if enrolled else None}
         return FileResult(path, "video", matches, summary)
-
-    def _video_distance(self):
-        return PDQ_MATCH_DISTANCE if self.max_distance is None else self.max_distance
 
     def match_file(self, path):
         """Hash a file on this machine (query_record) and match it: a FileResult. Nothing is sent anywhere.
