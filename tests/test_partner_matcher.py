@@ -57,6 +57,25 @@ def test_video_evidence_is_per_entry_with_frames_and_a_summary(tmp_path):
     assert len(single["matches"]) == 1 and single["video"]["rule"] is None
 
 
+def test_video_frames_match_on_their_block_hashes(tmp_path):
+    # A logo over every frame: the PDQs are far apart, the frames' block hashes still close.
+    rng = random.Random(3)
+    pdq, blocks = [pdq_hex(rng) for _ in range(3)], [pdq_hex(rng) for _ in range(3)]
+    store = LocalStore(tmp_path / "s.sqlite")
+    store.apply_page([entry(20 + i, v, media="video") for i, v in enumerate(pdq)]
+                     + [entry(30 + i, v, media="video", type_="pdq-blocks") for i, v in enumerate(blocks)], "6")
+    matcher = Matcher.from_store(store.path)
+    hashes = []
+    for k in range(3):
+        hashes += [{"type": "pdq", "value": flip_bits(pdq[k], 60, rng), "quality": 90},
+                   {"type": "pdq-blocks", "value": flip_bits(blocks[k], 30, rng), "quality": 90}]
+    result = matcher.match_media({"media": "video", "hashes": hashes}, "clip.mp4").to_json()
+    assert [(m["entry"], m["type"], m["distance"], m["frames"]) for m in result["matches"]] == [
+        (30, "pdq-blocks", 30, [0]), (31, "pdq-blocks", 30, [1]), (32, "pdq-blocks", 30, [2])]
+    assert result["video"] == {"frames": 3, "matched_frames": 3,
+                               "rule": {"query_share": 1.0, "enrolled_share": 1.0, "frames": 3}}
+
+
 def store_of(tmp_path, record, first_id=1):
     """A local store holding a MediaRecord's hashes as feed entries (ids from first_id)."""
     store = LocalStore(tmp_path / "s.sqlite")

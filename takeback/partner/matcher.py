@@ -218,11 +218,12 @@ class Matcher:
             return FileResult(path, record.media, _dedupe(matches))
         frames = video_frames(record.hashes)
         frame_numbers = {}  # position in record.hashes -> its frame's position in frames
+        frame = -1
         for n, r in enumerate(record.hashes):
             if r.type == "pdq":
-                frame_numbers[n] = len(frame_numbers)
-            elif r.type == "pdq-blocks":
-                frame_numbers[n] = len(frame_numbers) - 1
+                frame += 1
+            if r.type in ("pdq", "pdq-blocks"):
+                frame_numbers[n] = frame
         by_entry = {}
         matched_frames = set()
         for n, found in enumerate(per_record):
