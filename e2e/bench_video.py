@@ -3,7 +3,7 @@
 Figures, not pass/fail. One 2-minute 720p H.264 clip (tests.bench_video.make_clip) is hashed
 by `takeback hash`'s code (PyAV + CPython: the server half, with two corpus videos) and by the
 real app in headless Debian Chromium on the Pixel 7 profile (the browser half: seek + draw on
-the page, PDQ of each frame and the digests in the Pyodide worker). Target: <= 30 s in the browser.
+the page, PDQ and block hash of each frame and the digests in the Pyodide worker). Target: <= 30 s in the browser.
 """
 import pathlib
 import tempfile
@@ -39,7 +39,7 @@ def browser_half(base, clip, duration=120.0):
             context.close()
         browser.close()
     print("Target: a 2-minute 720p video in <= 30 s in the browser. Two <video>s seek in turn while the "
-          "worker hashes; the rest of the total is hashing (PDQ of each frame in Pyodide) and the digests.")
+          "worker hashes; the rest of the total is hashing (PDQ and block hash of each frame in Pyodide) and the digests.")
 
 
 def main():
