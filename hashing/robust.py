@@ -77,11 +77,12 @@ def enrol_hashes(pixels, blocks=None):
     image, picture = _image_and_picture(blocks)
     hashes = [image.window_hash(WHOLE)] if picture is not image else []
     hashes += [picture.window_hash(w) for w in ENROL_WINDOWS] + [picture.turned_hash(t) for t in TURNS]
-    blocks_hash = picture.block_hash()
     hashes += map(picture.window_hash, picture.pair_windows(ENROL_KEYPOINTS))
-    room = ENROL_BUDGET - len(TURNED) - 1
+    room = ENROL_BUDGET - len(TURNED) - 2
     out = _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in hashes])[:room]
-    out.append(HashRecord("pdq-blocks", blocks_hash[0].hex(), blocks_hash[1]))
+    # The block hash as the photo is and as its mirror image is: a copy's is taken as it is,
+    # and a mirrored copy's then matches the second.
+    out += [HashRecord("pdq-blocks", h.hex(), q) for h, q in (picture.block_hash(), picture.block_hash(True))]
     # The photo turned a quarter, a half and three quarters (its mirror images hash as it
     # does), from its window's DCT: a window's samples sit symmetrically in it, so these are
     # exactly the hashes of the turned photo (PDQ's own samples are a pixel off centre, which
@@ -109,18 +110,18 @@ def query_hashes(pixels, blocks=None):
 
 
 def frame_block_record(blocks, pdq):
-    """The pdq-blocks record of a video frame (its bars already trimmed), from the samples and
-    the DCT its PDQ (`pdq`, of `blocks`) has just computed: a block hash for a few
-    milliseconds more per frame, where the photos' finer grid would add half of PDQ's time."""
+    """The pdq-blocks record of a video frame (its bars already trimmed), from the samples its
+    PDQ (`pdq`, of `blocks`) has just used: a block hash for a few milliseconds more per frame,
+    where the photos' finer grid would add half of PDQ's time. As the frame is, not mirrored:
+    vPDQ matches no mirrored video either."""
     _, values = blocks.pdq_samples()  # values[j][i]: row i of column j, 64 x 64
     n = SAMPLES // (BLOCKS * CELL_SAMPLES)
     small = [[sum(values[x * n + dx][y * n + dy] for dx in range(n) for dy in range(n))
               for x in range(BLOCKS * CELL_SAMPLES)] for y in range(BLOCKS * CELL_SAMPLES)]
-    value = _block_bits(small, _unmirrored(pdq._dct) is not pdq._dct)
-    return HashRecord("pdq-blocks", value.hex(), pdq.quality)
+    return HashRecord("pdq-blocks", _block_bits(small).hex(), pdq.quality)
 
 
-def _block_bits(small, mirrored):
+def _block_bits(small, mirrored=False):
     """An image as 8 x 8 cells of 4 bits each, from its 32 x 32 samples (rows): a sticker or a
     line of text changes only the cells it covers, where a window hash's every bit depends on
     the whole window. Each cell: the signs of its 3 lowest DCT frequencies (of 4 x 4 samples)
@@ -301,15 +302,16 @@ class _Grid:
             packed.append(_pack_lanes(row))
         return _bits_above_median(_unmirrored(_dct(packed, samples))), _quality(samples)
 
-    def block_hash(self):
-        """(HashValue, quality) of the picture as 8 x 8 cells of 4 bits each (_block_bits), from
-        the grid's samples summed 4 x 4, mirror-invariant as the windows are (the same choice,
-        from the whole picture's DCT)."""
+    def block_hash(self, mirrored=False):
+        """(HashValue, quality) of the picture (or of its mirror image) as 8 x 8 cells of 4 bits
+        each (_block_bits), from the grid's samples summed 4 x 4. Taken as the picture is, not
+        made mirror-invariant as the windows are: a 20% sticker often tips the left-right
+        balance that choice reads, and then every cell moves (docs/ROBUST.md)."""
         n = GRID // CELL_SAMPLES // BLOCKS  # grid cells per sample along each side
         rows = [[sum(r[i:i + n]) for i in range(0, GRID, n)] for r in self.values()]
         small = [list(map(sum, zip(*rows[y:y + n]))) for y in range(0, GRID, n)]  # sample sums
         whole = self.window_pdq(WHOLE, unmirrored=False)
-        return _block_bits(small, _unmirrored(whole._dct) is not whole._dct), whole.quality
+        return _block_bits(small, mirrored), whole.quality
 
     def halved(self):
         if self._halved is None:

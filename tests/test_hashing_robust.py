@@ -2,7 +2,8 @@
 import pytest
 from PIL import Image
 
-from hashing import Pixels
+from hashing import Pixels, enrol_hashes, query_hashes
+from hashing.match import BLOCKS_MATCH_DISTANCE
 from hashing.pdq import LumaBlocks
 from hashing.robust import _Grid
 from tests.corpus import CORPUS
@@ -23,3 +24,20 @@ def test_content_box_of_a_bordered_photo(size):
     truth = (bw / canvas.width, bh / canvas.height, (bw + w) / canvas.width, (bh + h) / canvas.height)
     tolerance = (2 * blocks.kx / canvas.width, 2 * blocks.ky / canvas.height) * 2
     assert all(abs(f - t) <= tol for f, t, tol in zip(found, truth, tolerance)), (found, truth)
+
+
+def test_enrolled_block_hashes_cover_the_mirror_image():
+    # The block hash is taken as the picture is; an enrolled photo also carries its mirror
+    # image's, which a mirrored copy's must then be close to (and the first far from).
+    im = Image.open(CORPUS / "photos" / "mate__Aqua.jpg").convert("RGB")
+    im.thumbnail((1024, 1024))
+
+    def blocks_of(hashes):
+        return [r.hash_value() for r in hashes if r.type == "pdq-blocks"]
+
+    as_is, mirrored = blocks_of(enrol_hashes(Pixels(im.width, im.height, im.tobytes(), "RGB")))
+    flipped = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    [copy] = blocks_of(query_hashes(Pixels(flipped.width, flipped.height, flipped.tobytes(), "RGB")))
+    [same] = blocks_of(query_hashes(Pixels(im.width, im.height, im.tobytes(), "RGB")))
+    assert same == as_is and copy - mirrored <= 4
+    assert copy - as_is > 2 * BLOCKS_MATCH_DISTANCE
