@@ -66,7 +66,7 @@ TURNS = [(-0.08715574274765817, 0.9961946980917455), (-0.06104853953485687, 0.99
 # Windows spanned by pairs of keypoints (hashing.keypoints): a crop keeps most of the photo's
 # blobs where they were in the picture, so a window placed by two of them is found again.
 ENROL_KEYPOINTS = 12  # the enrolled photo's pairs come from its 12 strongest keypoints...
-QUERY_KEYPOINTS = 5  # ...the upload's from its 5 strongest
+QUERY_KEYPOINTS = 7  # ...the upload's from its 7 strongest (their first pairs that fit fill the budget)
 PAIR_SPAN = 1.2  # a pair's window: a square PAIR_SPAN times their distance across, centred between them
 MIN_PAIR = 0.15  # pairs closer than this share of the longer side span too little to hash
 
