@@ -66,7 +66,7 @@ TURNS = [(-0.08715574274765817, 0.9961946980917455), (-0.06104853953485687, 0.99
 # Windows spanned by pairs of keypoints (hashing.keypoints): a crop keeps most of the photo's
 # blobs where they were in the picture, so a window placed by two of them is found again.
 ENROL_KEYPOINTS = 12  # the enrolled photo's pairs come from its 12 strongest keypoints...
-QUERY_KEYPOINTS = 7  # ...the upload's from its 7 strongest (their first pairs that fit fill the budget)
+QUERY_KEYPOINTS = 8  # ...the upload's from its 8 strongest (spread over its few windows)
 PAIR_SPAN = 1.2  # a pair's window: a square PAIR_SPAN times their distance across, centred between them
 MIN_PAIR = 0.15  # pairs closer than this share of the longer side span too little to hash
 
@@ -103,7 +103,7 @@ def query_hashes(pixels, blocks=None):
     image, picture = _image_and_picture(blocks)
     out = [image.window_hash(WHOLE)] if picture is not image else []
     out += [picture.window_hash(WHOLE), picture.window_hash(BAND)]
-    out += map(picture.window_hash, picture.pair_windows(QUERY_KEYPOINTS))
+    out += map(picture.window_hash, picture.pair_windows(QUERY_KEYPOINTS, spread=True))
     blocks_hash = picture.block_hash()
     windows = _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in out])[:QUERY_BUDGET - 1]
     return windows + [HashRecord("pdq-blocks", blocks_hash[0].hex(), blocks_hash[1])]
@@ -149,6 +149,18 @@ def _block_bits(small, mirrored=False):
                     word |= 1 << bit
                 bit += 1
     return HashValue(word, 256)
+
+
+def _spread(pairs):
+    """pairs: (i, j, window) in order of preference. Reordered so that each next one is the
+    first left whose busier keypoint spans the fewest pairs so far."""
+    pairs, spans, out = list(pairs), {}, []
+    while pairs:
+        n = min(range(len(pairs)), key=lambda n: (max(spans.get(pairs[n][0], 0), spans.get(pairs[n][1], 0)), n))
+        i, j, window = pair = pairs.pop(n)
+        spans[i], spans[j] = spans.get(i, 0) + 1, spans.get(j, 0) + 1
+        out.append(pair)
+    return out
 
 
 def _image_and_picture(blocks):
@@ -318,9 +330,12 @@ class _Grid:
             self._halved = _halve(self.values())
         return self._halved
 
-    def pair_windows(self, count):
-        """Windows spanned by pairs of the `count` strongest keypoints, the pairs of the
-        strongest first: (0, 1), (0, 2), (1, 2), (0, 3), ..."""
+    def pair_windows(self, count, spread=False):
+        """Windows spanned by pairs of the `count` strongest keypoints that fit in the picture,
+        the pairs of the strongest first: (0, 1), (0, 2), (1, 2), (0, 3), ... spread=True (for
+        a query's few windows): each next window is the first pair left whose busier keypoint
+        spans the fewest windows so far, so that one bad keypoint spoils few of them (an emoji
+        or a sticker is often the strongest blob of a copy)."""
         values = self.halved()  # blobs need no finer grid
         columns = [_pack_lanes(c) for c in zip(*values)]
         w, h = self.width, self.height
@@ -337,8 +352,8 @@ class _Grid:
                 cx, cy = (xa + xb) / 2 * w, (ya + yb) / 2 * h
                 window = ((cx - half) / w, (cy - half) / h, (cx + half) / w, (cy + half) / h)
                 if window[0] >= 0 and window[1] >= 0 and window[2] <= 1 and window[3] <= 1:
-                    out.append(window)
-        return out
+                    out.append((i, j, window))
+        return [window for _, _, window in (_spread(out) if spread else out)]
 
     def content_box(self):
         """The picture without uniform borders, screenshot padding, status and navigation bars

@@ -5,7 +5,7 @@ from PIL import Image
 from hashing import Pixels, enrol_hashes, query_hashes
 from hashing.match import BLOCKS_MATCH_DISTANCE
 from hashing.pdq import LumaBlocks
-from hashing.robust import _Grid
+from hashing.robust import _Grid, _spread
 from tests.corpus import CORPUS
 
 
@@ -41,3 +41,12 @@ def test_enrolled_block_hashes_cover_the_mirror_image():
     [same] = blocks_of(query_hashes(Pixels(im.width, im.height, im.tobytes(), "RGB")))
     assert same == as_is and copy - mirrored <= 4
     assert copy - as_is > 2 * BLOCKS_MATCH_DISTANCE
+
+
+def test_a_query_spreads_its_pairs_over_its_keypoints():
+    # Pairs of 4 keypoints, strongest first: spread, each keypoint spans one of the first two
+    # windows (an emoji as keypoint 0 spoils one window, not three), then the rest in order.
+    pairs = [(i, j, "w%d%d" % (i, j)) for j in range(1, 4) for i in range(j)]
+    assert [w for _, _, w in pairs] == ["w01", "w02", "w12", "w03", "w13", "w23"]
+    assert [w for _, _, w in _spread(pairs)] == ["w01", "w23", "w02", "w13", "w12", "w03"]
+    assert _spread([]) == []
