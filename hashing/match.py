@@ -93,7 +93,7 @@ def video_frames(records):
             continue
         if r.type == "pdq":
             frames.append([r])
-        elif r.type == "pdq-blocks" and frames and len(frames[-1]) == 1 and frames[-1][0].type == "pdq":
+        elif r.type == "pdq-blocks" and frames and len(frames[-1]) == 1:
             frames[-1].append(r)
         else:
             raise ValueError("video frames are a PDQ record, each followed by its pdq-blocks record; got %s" % r.type)

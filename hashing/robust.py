@@ -29,7 +29,7 @@ import math
 from operator import sub
 
 from .pdq import (
-    _DCT_ONE, DIHEDRAL_NAMES, LUMA_SCALE, SAMPLES, SAMPLE_SCALE, LumaBlocks, PdqHash, _bits_above_median, _dct_table,
+    _DCT_ONE, LUMA_SCALE, SAMPLES, SAMPLE_SCALE, LumaBlocks, PdqHash, _bits_above_median, _dct_table,
     _lane_mask, _pack_lanes, _unsigned_lanes, _weighted_sum,
 )
 from .hashvalue import HashValue
@@ -157,7 +157,7 @@ def _spread(pairs):
     pairs, spans, out = list(pairs), {}, []
     while pairs:
         n = min(range(len(pairs)), key=lambda n: (max(spans.get(pairs[n][0], 0), spans.get(pairs[n][1], 0)), n))
-        i, j, window = pair = pairs.pop(n)
+        i, j, _ = pair = pairs.pop(n)
         spans[i], spans[j] = spans.get(i, 0) + 1, spans.get(j, 0) + 1
         out.append(pair)
     return out
