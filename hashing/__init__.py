@@ -8,7 +8,8 @@ from .digests import DIGEST_TYPES, FileDigests, digest_chunks
 from .hashvalue import HashValue, hamming
 from .borders import trim_borders
 from .match import (
-    PDQ_MATCH_DISTANCE, can_match, frames_match, image_match, record_distance, video_frames, video_match, video_shares,
+    FRAME_TYPES, PDQ_MATCH_DISTANCE, can_match, frame_numbers, frames_match, image_match, record_distance, video_frames,
+    video_match, video_shares,
 )
 from .pdq import DIHEDRAL_NAMES, LumaBlocks, PdqError, PdqHash, pdq_hash
 from .pixels import Pixels, PixelsError
@@ -36,6 +37,6 @@ __all__ = [
     "DIGEST_TYPES", "FileDigests", "digest_chunks", "HashValue", "hamming", "PDQ_MATCH_DISTANCE", "can_match",
     "record_distance", "image_match", "enrol_hashes", "query_hashes", "PdqError", "PdqHash", "pdq_hash", "DIHEDRAL_NAMES", "Pixels", "PixelsError", "MEDIA_TYPES",
     "SIGNAL_TYPES", "WEAK_QUALITY", "HashRecord", "MediaRecord", "RecordError", "image_record",
-    "video_match", "video_shares", "video_frames", "frames_match", "trim_borders", "MAX_FRAMES", "FrameHashes", "VideoError",
+    "video_match", "video_shares", "video_frames", "frames_match", "frame_numbers", "FRAME_TYPES", "trim_borders", "MAX_FRAMES", "FrameHashes", "VideoError",
     "frame_times", "video_record",
 ]

@@ -83,21 +83,36 @@ def image_match(enrolled, query, max_distance=None):
     return best
 
 
-def video_frames(records):
-    """A video's frames from its hash records: each PDQ record starts a frame and the
-    pdq-blocks record after it belongs to that frame (hashing.video.FrameHashes.records);
-    digests are skipped. Returns a list of tuples of HashRecords."""
-    frames = []
+# The perceptual types of a video frame, in the order its records come (FrameHashes.records).
+FRAME_TYPES = ("pdq", "pdq-blocks")
+
+
+def frame_numbers(records):
+    """For each of a video's hash records, the number of the frame it belongs to (None for a
+    digest): each PDQ record starts a frame and the pdq-blocks record after it belongs to
+    that frame (hashing.video.FrameHashes.records). Raises ValueError for any other order."""
+    out, frame, previous = [], -1, None
     for r in records:
         if not r.perceptual:
+            out.append(None)
             continue
         if r.type == "pdq":
-            frames.append([r])
-        elif r.type == "pdq-blocks" and frames and len(frames[-1]) == 1:
-            frames[-1].append(r)
-        else:
+            frame += 1
+        elif r.type != "pdq-blocks" or previous != "pdq":
             raise ValueError("video frames are a PDQ record, each followed by its pdq-blocks record; got %s" % r.type)
-    return [tuple(f) for f in frames]
+        previous = r.type
+        out.append(frame)
+    return out
+
+
+def video_frames(records):
+    """A video's frames from its hash records (frame_numbers), digests skipped: a list of
+    tuples of HashRecords."""
+    frames = {}
+    for r, n in zip(records, frame_numbers(records)):
+        if n is not None:
+            frames.setdefault(n, []).append(r)
+    return [tuple(f) for f in frames.values()]
 
 
 def frame_distance(enrolled, query, max_distance=None):

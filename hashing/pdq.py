@@ -141,6 +141,7 @@ class LumaBlocks:
         step = ROW_STEP if self.ky >= ROW_STEP_FROM else 1
         strips = [range(y, min(h, y + self.ky), step) for y in range(0, h, self.ky)]  # the rows each block row sums
         self.row_sizes = [len(rows) for rows in strips]
+        self.col_sizes = [min(self.kx, w - x) for x in range(0, w, self.kx)]  # the columns each block sums
         self.grid = _block_luma(pixels, self.kx, strips)
         self._pdq_samples = None
 
@@ -153,8 +154,7 @@ class LumaBlocks:
         rows = [(first + y0, weights) for first, weights in _tent_weights(y1 - y0, n)]
         cols = [(first + x0, weights) for first, weights in _tent_weights(x1 - x0, n)]
         row_weights = _block_weights(rows, self.row_sizes, self.ky)
-        col_sizes = [min(self.kx, self.width - x) for x in range(0, self.width, self.kx)]
-        col_weights = _block_weights(cols, col_sizes, self.kx)
+        col_weights = _block_weights(cols, self.col_sizes, self.kx)
         return _sample_columns(self.grid, row_weights, col_weights, n)
 
     def pdq_samples(self):

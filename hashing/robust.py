@@ -26,6 +26,7 @@ Everything is integer arithmetic after the float weights (basic IEEE operations 
 literal sines), so CPython and Pyodide give the same bits.
 """
 import math
+from collections import Counter
 from operator import sub
 
 from .pdq import (
@@ -154,11 +155,12 @@ def _block_bits(small, mirrored=False):
 def _spread(pairs):
     """pairs: (i, j, window) in order of preference. Reordered so that each next one is the
     first left whose busier keypoint spans the fewest pairs so far."""
-    pairs, spans, out = list(pairs), {}, []
+    pairs, spans, out = list(pairs), Counter(), []
     while pairs:
-        n = min(range(len(pairs)), key=lambda n: (max(spans.get(pairs[n][0], 0), spans.get(pairs[n][1], 0)), n))
+        n = min(range(len(pairs)), key=lambda n: (max(spans[pairs[n][0]], spans[pairs[n][1]]), n))
         i, j, _ = pair = pairs.pop(n)
-        spans[i], spans[j] = spans.get(i, 0) + 1, spans.get(j, 0) + 1
+        spans[i] += 1
+        spans[j] += 1
         out.append(pair)
     return out
 
@@ -238,6 +240,7 @@ class _Grid:
         self.blocks = blocks
         self._values = None
         self._halved = None
+        self._cell_samples = None
         self._sampled = {}  # window -> its PdqHash as sampled: the whole picture serves three hashes
 
     def values(self):
@@ -319,11 +322,11 @@ class _Grid:
         each (_block_bits), from the grid's samples summed 4 x 4. Taken as the picture is, not
         made mirror-invariant as the windows are: a 20% sticker often tips the left-right
         balance that choice reads, and then every cell moves (docs/ROBUST.md)."""
-        n = GRID // CELL_SAMPLES // BLOCKS  # grid cells per sample along each side
-        rows = [[sum(r[i:i + n]) for i in range(0, GRID, n)] for r in self.values()]
-        small = [list(map(sum, zip(*rows[y:y + n]))) for y in range(0, GRID, n)]  # sample sums
-        whole = self.window_pdq(WHOLE, unmirrored=False)
-        return _block_bits(small, mirrored), whole.quality
+        if self._cell_samples is None:  # an enrolled photo's two block hashes sum them once
+            n = GRID // CELL_SAMPLES // BLOCKS  # grid cells per sample along each side
+            rows = [[sum(r[i:i + n]) for i in range(0, GRID, n)] for r in self.values()]
+            self._cell_samples = [list(map(sum, zip(*rows[y:y + n]))) for y in range(0, GRID, n)]
+        return _block_bits(self._cell_samples, mirrored), self.window_pdq(WHOLE, unmirrored=False).quality
 
     def halved(self):
         if self._halved is None:
@@ -375,8 +378,7 @@ class _Grid:
             return WHOLE
         b = self.blocks
         rows = [list(r) for r in b.grid]
-        row_px = b.row_sizes
-        col_px = [min(b.kx, b.width - x) for x in range(0, b.width, b.kx)]
+        row_px, col_px = b.row_sizes, b.col_sizes
         y0 = _refine(rows, row_px, col_px, top, top_colour, b.ky, b.ky, b.height)
         y1 = 1 - _refine(rows[::-1], row_px[::-1], col_px, bottom, bottom_colour, _last(b.ky, b.height), b.ky,
                          b.height)

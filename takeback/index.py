@@ -396,7 +396,7 @@ class RuleIndex:
 
     Each enrolled type's PdqIndex is made for the largest distance of its rules (`distances`),
     and at least PDQ's 31 (no dearer: the smallest layouts cover 31), so PDQ's indexes keep the
-    cheap layouts and only a type with a looser rule (windows at 40) gets the radius + 1 ones.
+    cheap layouts and only a type with a looser rule (windows and blocks at 40) gets the radius + 1 ones.
     `max_override` is the most a caller's max_distance may ask: the smallest distance an index
     of a rule with query type "pdq" was made for (31 with PDQ at 31).
 

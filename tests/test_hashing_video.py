@@ -11,7 +11,7 @@ import pytest
 
 from hashing import (
     MAX_FRAMES, FrameHashes, HashRecord, HashValue, Pixels, VideoError, frame_times, pdq_hash, trim_borders,
-    video_frames, video_match,
+    frame_numbers, video_frames, video_match,
 )
 from hashing.match import BLOCKS_MATCH_DISTANCE, PDQ_MATCH_DISTANCE
 from takeback.decode import video_frames as decoded_frames
@@ -82,6 +82,7 @@ def test_frames_are_grouped_from_a_record():
     # A frame whose block hash repeats an earlier frame's carries its PDQ alone.
     records = [pdq[0], blocks[0], pdq[1], pdq[2], blocks[1], md5]
     assert video_frames(records) == [(pdq[0], blocks[0]), (pdq[1],), (pdq[2], blocks[1])]
+    assert frame_numbers(records) == [0, 0, 1, 2, 2, None]
     for bad in ([blocks[0], pdq[0]], [pdq[0], blocks[0], blocks[1]], [pdq[0], HashRecord("pdq-window", "0" * 64, 90)]):
         with pytest.raises(ValueError, match="video frames"):
             video_frames(bad)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hashing import (
-    WEAK_QUALITY, HashRecord, MediaRecord, can_match, frames_match, record_distance, video_frames,
+    FRAME_TYPES, WEAK_QUALITY, HashRecord, MediaRecord, can_match, frame_numbers, frames_match, record_distance,
+    video_frames,
 )
 from takeback.index import RuleIndex, hashes_to_words
 
@@ -217,13 +218,7 @@ class Matcher:
             matches.sort(key=lambda m: (m.distance, m.entry["id"]))
             return FileResult(path, record.media, _dedupe(matches))
         frames = video_frames(record.hashes)
-        frame_numbers = {}  # position in record.hashes -> its frame's position in frames
-        frame = -1
-        for n, r in enumerate(record.hashes):
-            if r.type == "pdq":
-                frame += 1
-            if r.type in ("pdq", "pdq-blocks"):
-                frame_numbers[n] = frame
+        numbers = frame_numbers(record.hashes)  # per record, its frame's position in frames
         by_entry = {}
         matched_frames = set()
         for n, found in enumerate(per_record):
@@ -233,13 +228,13 @@ class Matcher:
                     kept = by_entry[m.entry["id"]] = Match(m.entry, m.distance, m.query)
                 elif m.distance < kept.distance:
                     kept.distance, kept.query = m.distance, m.query
-                if n in frame_numbers and frame_numbers[n] not in kept.frames:
-                    kept.frames.append(frame_numbers[n])
-                    matched_frames.add(frame_numbers[n])
+                if numbers[n] is not None and numbers[n] not in kept.frames:
+                    kept.frames.append(numbers[n])
+                    matched_frames.add(numbers[n])
         matches = sorted(by_entry.values(), key=lambda m: (m.distance, m.entry["id"]))
         usable = [f for f in frames if any(map(can_match, f))]
         enrolled = [(HashRecord(m.entry["type"], m.entry["value"], m.entry["quality"]),) for m in matches
-                    if m.entry["type"] in ("pdq", "pdq-blocks") and m.entry["media"] == "video"]
+                    if m.entry["type"] in FRAME_TYPES and m.entry["media"] == "video"]
         summary = {"frames": len(usable), "matched_frames": len(matched_frames),
                    "rule": frames_match(enrolled, frames, self.max_distance) if enrolled else None}
         return FileResult(path, "video", matches, summary)
