@@ -20,16 +20,17 @@ NEIGHBOURHOOD = 2  # an extremum is the largest (smallest) within this many cell
 KERNEL_BITS = 16
 
 
-def keypoints(values, columns, width, height, count):
+def keypoints(values, columns, width, height, count, scale=SCALE):
     """The `count` strongest keypoints as (x, y) shares of the picture, strongest first.
 
     values: the grid's rows of ints; columns: the same grid packed by column (a 64-bit lane
-    per row), as hashing.robust._Grid holds them; width, height: the picture's pixels.
+    per row), as hashing.robust._Grid holds them; width, height: the picture's pixels; scale:
+    the inner blur's sigma as a share of the longer side (a crop sees its blobs larger).
     """
     rows, cols = len(values), len(values[0])
     longer = max(width, height)
     # Sigma in cells along each axis: the same number of pixels on both.
-    sx, sy = SCALE * longer * cols / width, SCALE * longer * rows / height
+    sx, sy = scale * longer * cols / width, scale * longer * rows / height
     fine = _blur(columns, rows, sx, sy)
     coarse = _blur(columns, rows, 2 * sx, 2 * sy)
     dog = [list(map(int.__sub__, a, b)) for a, b in zip(fine, coarse)]

@@ -16,10 +16,11 @@ The enrolled side (a person's photo, at most ENROL_BUDGET extra hashes) hashes m
 the whole photo, its middle band (meme text goes above and below it) and inner part
 (stickers go in the corners), centred crops, its content box, the centred part a phone's
 straighten tool keeps when it turns the photo a few degrees, and windows spanned by pairs of
-its keypoints (hashing.keypoints), which a crop keeps wherever its edges fall. The query side
-(an upload, at most QUERY_BUDGET) hashes few: the whole upload, its content box (without
-borders, screenshot padding or caption bars), the box's middle band and mirror image, and
-the windows of pairs of its strongest keypoints. hashing.match.image_match compares them;
+its keypoints (hashing.keypoints, found at two sizes: a crop sees them larger), which a crop
+keeps wherever its edges fall. The query side (an upload, at most QUERY_BUDGET) hashes
+few: the whole upload, the picture in its content box (without borders, screenshot padding
+or caption bars) and the picture's middle band, the windows of pairs of its strongest
+keypoints (also at two sizes), and its block hash. hashing.match.image_match compares them;
 docs/ROBUST.md has the reasons and the measurements.
 
 Everything is integer arithmetic after the float weights (basic IEEE operations only, and
@@ -27,6 +28,7 @@ literal sines), so CPython and Pyodide give the same bits.
 """
 import math
 from collections import Counter
+from itertools import chain, islice
 from operator import sub
 
 from .pdq import (
@@ -34,6 +36,7 @@ from .pdq import (
     _lane_mask, _pack_lanes, _unsigned_lanes, _weighted_sum,
 )
 from .hashvalue import HashValue
+from . import keypoints as keypoints_module
 from .keypoints import keypoints
 from .records import HashRecord
 
@@ -66,8 +69,15 @@ TURNS = [(-0.08715574274765817, 0.9961946980917455), (-0.06104853953485687, 0.99
 
 # Windows spanned by pairs of keypoints (hashing.keypoints): a crop keeps most of the photo's
 # blobs where they were in the picture, so a window placed by two of them is found again.
-ENROL_KEYPOINTS = 12  # the enrolled photo's pairs come from its 12 strongest keypoints...
-QUERY_KEYPOINTS = 8  # ...the upload's from its 8 strongest (spread over its few windows)
+# Blobs are found at a size that is a share of the picture's longer side, so a crop that keeps
+# 84% of it (30% of the area) sees them 19% larger, finds other ones and places the same ones
+# a little elsewhere. So each side takes pairs from blobs found at two sizes, a few windows
+# of each in turn: the enrolled photo's at its own size and as such a crop sees them (1/76),
+# the upload's at its own size and as if it were such a crop (1/54). That pairs crops keeping
+# 100%, 84% and 71% of the side with the scale they see the photo at.
+# Each set: (strongest keypoints, their size (a share of the longer side), spread, windows a turn).
+ENROL_PAIRS = ((12, keypoints_module.SCALE, False, 2), (8, 1 / 76, True, 1))
+QUERY_PAIRS = ((8, keypoints_module.SCALE, True, 1), (8, 1 / 54, True, 1))
 PAIR_SPAN = 1.2  # a pair's window: a square PAIR_SPAN times their distance across, centred between them
 MIN_PAIR = 0.15  # pairs closer than this share of the longer side span too little to hash
 
@@ -78,9 +88,9 @@ def enrol_hashes(pixels, blocks=None):
     image, picture = _image_and_picture(blocks)
     hashes = [image.window_hash(WHOLE)] if picture is not image else []
     hashes += [picture.window_hash(w) for w in ENROL_WINDOWS] + [picture.turned_hash(t) for t in TURNS]
-    hashes += map(picture.window_hash, picture.pair_windows(ENROL_KEYPOINTS))
+    hashes = chain(hashes, map(picture.window_hash, picture.pairs_in_turn(ENROL_PAIRS)))
     room = ENROL_BUDGET - len(TURNED) - 2
-    out = _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in hashes])[:room]
+    out = _distinct((HashRecord("pdq-window", h.hex(), q) for h, q in hashes), room)
     # The block hash as the photo is and as its mirror image is: a copy's is taken as it is,
     # and a mirrored copy's then matches the second.
     out += [HashRecord("pdq-blocks", h.hex(), q) for h, q in (picture.block_hash(), picture.block_hash(True))]
@@ -104,9 +114,9 @@ def query_hashes(pixels, blocks=None):
     image, picture = _image_and_picture(blocks)
     out = [image.window_hash(WHOLE)] if picture is not image else []
     out += [picture.window_hash(WHOLE), picture.window_hash(BAND)]
-    out += map(picture.window_hash, picture.pair_windows(QUERY_KEYPOINTS, spread=True))
+    out = chain(out, map(picture.window_hash, picture.pairs_in_turn(QUERY_PAIRS)))
+    windows = _distinct((HashRecord("pdq-window", h.hex(), q) for h, q in out), QUERY_BUDGET - 1)
     blocks_hash = picture.block_hash()
-    windows = _distinct([HashRecord("pdq-window", h.hex(), q) for h, q in out])[:QUERY_BUDGET - 1]
     return windows + [HashRecord("pdq-blocks", blocks_hash[0].hex(), blocks_hash[1])]
 
 
@@ -212,9 +222,13 @@ def _inside(box, window):
     return (x0 + window[0] * w, y0 + window[1] * h, x0 + window[2] * w, y0 + window[3] * h)
 
 
-def _distinct(records):
+def _distinct(records, limit=None):
+    """The first `limit` (or all) of the records that differ, from an iterable that may be
+    lazy: the windows of pairs are hashed only until the budget is full."""
     seen, out = set(), []
     for r in records:
+        if len(out) == limit:
+            break
         if (r.type, r.value) not in seen:
             seen.add((r.type, r.value))
             out.append(r)
@@ -240,6 +254,7 @@ class _Grid:
         self.blocks = blocks
         self._values = None
         self._halved = None
+        self._halved_columns = None
         self._cell_samples = None
         self._sampled = {}  # window -> its PdqHash as sampled: the whole picture serves three hashes
 
@@ -333,16 +348,30 @@ class _Grid:
             self._halved = _halve(self.values())
         return self._halved
 
-    def pair_windows(self, count, spread=False):
-        """Windows spanned by pairs of the `count` strongest keypoints that fit in the picture,
-        the pairs of the strongest first: (0, 1), (0, 2), (1, 2), (0, 3), ... spread=True (for
+    def pairs_in_turn(self, sets):
+        """The windows of pairs of each set of keypoints ((count, scale, spread, per turn), as
+        ENROL_PAIRS), taken in turn: `per turn` of the first set's, then of the next set's, ..."""
+        lists = [iter(self.pair_windows(count, spread, scale)) for count, scale, spread, _ in sets]
+        out, more = [], True
+        while more:
+            more = False
+            for windows, (_, _, _, per_turn) in zip(lists, sets):
+                for window in islice(windows, per_turn):
+                    out.append(window)
+                    more = True
+        return out
+
+    def pair_windows(self, count, spread=False, scale=keypoints_module.SCALE):
+        """Windows spanned by pairs of the `count` strongest keypoints (found at `scale`:
+        hashing.keypoints) that fit in the picture, the pairs of the strongest first: (0, 1), (0, 2), (1, 2), (0, 3), ... spread=True (for
         a query's few windows): each next window is the first pair left whose busier keypoint
         spans the fewest windows so far, so that one bad keypoint spoils few of them (an emoji
         or a sticker is often the strongest blob of a copy)."""
         values = self.halved()  # blobs need no finer grid
-        columns = [_pack_lanes(c) for c in zip(*values)]
+        if self._halved_columns is None:  # each side finds blobs at two sizes
+            self._halved_columns = [_pack_lanes(c) for c in zip(*values)]
         w, h = self.width, self.height
-        points = keypoints(values, columns, w, h, count)
+        points = keypoints(values, self._halved_columns, w, h, count, scale)
         out = []
         for j in range(1, len(points)):
             for i in range(j):

@@ -1,11 +1,14 @@
-"""hashing.robust: the content box of a bordered photo, small and 12 MP."""
+"""hashing.robust: the content box, the block hashes, and the keypoint pairs of each side."""
+import math
+
 import pytest
 from PIL import Image
 
 from hashing import Pixels, enrol_hashes, query_hashes
 from hashing.match import BLOCKS_MATCH_DISTANCE
-from hashing.pdq import LumaBlocks
-from hashing.robust import _Grid, _spread
+from hashing.keypoints import SCALE, keypoints
+from hashing.pdq import LumaBlocks, _pack_lanes
+from hashing.robust import QUERY_PAIRS, _Grid, _spread
 from tests.corpus import CORPUS
 
 
@@ -50,3 +53,47 @@ def test_a_query_spreads_its_pairs_over_its_keypoints():
     assert [w for _, _, w in pairs] == ["w01", "w02", "w12", "w03", "w13", "w23"]
     assert [w for _, _, w in _spread(pairs)] == ["w01", "w23", "w02", "w13", "w12", "w03"]
     assert _spread([]) == []
+
+
+def test_pair_windows_of_each_set_are_taken_in_turn():
+    class Sets(_Grid):
+        def __init__(self):  # no picture: only the order is tested
+            pass
+
+        def pair_windows(self, count, spread=False, scale=SCALE):
+            return ["%s%d" % (scale, k) for k in range(count)]
+
+    sets = ((3, "a", False, 2), (2, "b", True, 1))
+    assert Sets().pairs_in_turn(sets) == ["a0", "a1", "b0", "a2", "b1"]
+
+
+def corpus_photo(name, side=640):
+    with Image.open(CORPUS / "photos" / name) as f:
+        im = f.convert("RGB")
+    im.thumbnail((side, side))
+    return im
+
+
+def keypoints_of(im, count, scale):
+    values = _Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB"))).halved()
+    return keypoints(values, [_pack_lanes(c) for c in zip(*values)], im.width, im.height, count, scale)
+
+
+def test_a_crop_finds_the_photos_keypoints_again_at_the_larger_scale():
+    # A crop keeping 84% of each side, off-centre, sees the photo's blobs 19% larger: the
+    # query's second set of keypoints (found 64/54 larger) lands on the photo's own far more
+    # often than its first (found at its own size). Counted within 0.4% of the longer side.
+    larger = QUERY_PAIRS[1][1]
+    assert larger == pytest.approx(SCALE / 0.84, rel=0.01)
+    found = {SCALE: 0, larger: 0}
+    for name in ("opencv__baboon.jpg", "mate__Garden.jpg", "mate__LadyBird.jpg", "opencv__building.jpg"):
+        im = corpus_photo(name)
+        w, h = im.size
+        x0, y0 = round(0.04 * w), round(0.12 * h)
+        crop = im.crop((x0, y0, x0 + round(0.84 * w), y0 + round(0.84 * h)))
+        own = [(x * w, y * h) for x, y in keypoints_of(im, 12, SCALE)]
+        for scale in found:
+            for x, y in keypoints_of(crop, 8, scale):
+                p = (x0 + x * crop.width, y0 + y * crop.height)
+                found[scale] += min(math.dist(p, q) for q in own) < 0.004 * max(w, h)
+    assert found[larger] > 2 * found[SCALE]
