@@ -86,10 +86,10 @@ def _blur_lines(lines, kernel, lanes):
     neighbours, edges repeated; returned unpacked."""
     n, reach = len(lines), len(kernel) // 2
     mask = _lane_mask(lanes, 64 - KERNEL_BITS)
+    padded = [lines[0]] * reach + lines + [lines[-1]] * reach
     out = []
     for i in range(n):
-        near = [lines[min(n - 1, max(0, i + t - reach))] for t in range(len(kernel))]
-        acc = (_weighted_sum(kernel, near) >> KERNEL_BITS) & mask
+        acc = (_weighted_sum(kernel, padded[i:i + len(kernel)]) >> KERNEL_BITS) & mask
         out.append(_unsigned_lanes("Q", acc.to_bytes(8 * lanes, "little")))
     return out
 

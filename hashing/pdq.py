@@ -144,6 +144,7 @@ class LumaBlocks:
         self.col_sizes = [min(self.kx, w - x) for x in range(0, w, self.kx)]  # the columns each block sums
         self.grid = _block_luma(pixels, self.kx, strips)
         self._pdq_samples = None
+        self._packed_rows = None
 
     def samples(self, n, box=None):
         """The n x n tent-filtered samples, as n integers (one per column) with a 64-bit lane per row.
@@ -155,7 +156,9 @@ class LumaBlocks:
         cols = [(first + x0, weights) for first, weights in _tent_weights(x1 - x0, n)]
         row_weights = _block_weights(rows, self.row_sizes, self.ky)
         col_weights = _block_weights(cols, self.col_sizes, self.kx)
-        return _sample_columns(self.grid, row_weights, col_weights, n)
+        if self._packed_rows is None:  # PDQ and the robust hashes' grids all sample them
+            self._packed_rows = [_pack_lanes(row) for row in self.grid]
+        return _sample_columns(self._packed_rows, len(self.grid[0]), row_weights, col_weights, n)
 
     def pdq_samples(self):
         """PDQ's 64 x 64 samples, computed once: (packed columns as samples() gives them,
@@ -298,16 +301,15 @@ def _block_weights(tent, sizes, k):
     return out
 
 
-def _sample_columns(grid, row_weights, col_weights, samples=SAMPLES):
-    """The 64x64 (samples x samples) filtered samples, as integers (one per column) with a 64-bit lane per row.
+def _sample_columns(packed, gw, row_weights, col_weights, samples=SAMPLES):
+    """The 64x64 (samples x samples) filtered samples, as integers (one per column) with a 64-bit lane per row,
+    from the block grid's rows packed (a lane for each of its gw block columns).
 
     Both filter passes are weighted sums of whole lines as big integers: first of block
     rows (a lane per block column), then, after transposing, of block columns (a lane per
     sample row). Each pass's result is cut to 32 bits per lane (a shift and a mask, lane
     by lane), so that the next weighted sum cannot overflow its 64-bit lanes.
     """
-    gw = len(grid[0])
-    packed = [_pack_lanes(row) for row in grid]
     cut_rows = _lane_mask(gw, 64 - VERTICAL_SHIFT)
     transposed = array("Q", bytes(8 * samples * gw))  # value (row i, block column c) at c * 64 + i
     for i, (first, weights) in enumerate(row_weights):
