@@ -18,6 +18,7 @@ SCALE = 1 / 64  # the inner blur's sigma, as a share of the longer side
 MIN_CONTRAST = 2 * SAMPLE_SCALE  # luma levels: weaker extrema are noise
 NEIGHBOURHOOD = 2  # an extremum is the largest (smallest) within this many cells each way
 KERNEL_BITS = 16
+EDGE = 3  # extrema this many coarse sigmas from an edge are skipped: a crop would cut their blur
 
 
 def keypoints(values, columns, width, height, count, scale=SCALE):
@@ -34,7 +35,7 @@ def keypoints(values, columns, width, height, count, scale=SCALE):
     fine = _blur(columns, rows, sx, sy)
     coarse = _blur(columns, rows, 2 * sx, 2 * sy)
     dog = [list(map(int.__sub__, a, b)) for a, b in zip(fine, coarse)]
-    mx, my = int(6 * sx) + 1, int(6 * sy) + 1  # the coarse blur's reach
+    mx, my = int(2 * EDGE * sx) + 1, int(2 * EDGE * sy) + 1  # the coarse blur's reach
     highs, lows = _extreme(dog, max), _extreme(dog, min)
     found = []
     for y in range(my, rows - my):
