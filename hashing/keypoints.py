@@ -18,7 +18,7 @@ SCALE = 1 / 64  # the inner blur's sigma, as a share of the longer side
 MIN_CONTRAST = 2 * SAMPLE_SCALE  # luma levels: weaker extrema are noise
 NEIGHBOURHOOD = 2  # an extremum is the largest (smallest) within this many cells each way
 KERNEL_BITS = 16
-EDGE = 3  # extrema this many coarse sigmas from an edge are skipped: a crop would cut their blur
+EDGE = 3  # extrema within this many coarse sigmas of an edge are skipped: a crop would cut their blur
 
 
 def keypoints(values, columns, width, height, count, scale=SCALE):
