@@ -36,8 +36,7 @@ from .pdq import (
     _lane_mask, _pack_lanes, _unsigned_lanes, _weighted_sum,
 )
 from .hashvalue import HashValue
-from . import keypoints as keypoints_module
-from .keypoints import keypoints
+from .keypoints import SCALE as BLOB_SCALE, keypoints
 from .records import HashRecord
 
 ENROL_BUDGET = 64
@@ -76,8 +75,8 @@ TURNS = [(-0.08715574274765817, 0.9961946980917455), (-0.06104853953485687, 0.99
 # the upload's at its own size and as if it were such a crop (1/54). That pairs crops keeping
 # 100%, 84% and 71% of the side with the scale they see the photo at.
 # Each set: (strongest keypoints, their size (a share of the longer side), spread, windows a turn).
-ENROL_PAIRS = ((12, keypoints_module.SCALE, False, 2), (8, 1 / 76, True, 1))
-QUERY_PAIRS = ((8, keypoints_module.SCALE, True, 1), (8, 1 / 54, True, 1))
+ENROL_PAIRS = ((12, BLOB_SCALE, False, 2), (8, 1 / 76, True, 1))
+QUERY_PAIRS = ((8, BLOB_SCALE, True, 1), (8, 1 / 54, True, 1))
 PAIR_SPAN = 1.2  # a pair's window: a square PAIR_SPAN times their distance across, centred between them
 MIN_PAIR = 0.15  # pairs closer than this share of the longer side span too little to hash
 
@@ -361,17 +360,21 @@ class _Grid:
                     more = True
         return out
 
-    def pair_windows(self, count, spread=False, scale=keypoints_module.SCALE):
-        """Windows spanned by pairs of the `count` strongest keypoints (found at `scale`:
-        hashing.keypoints) that fit in the picture, the pairs of the strongest first: (0, 1), (0, 2), (1, 2), (0, 3), ... spread=True (for
-        a query's few windows): each next window is the first pair left whose busier keypoint
-        spans the fewest windows so far, so that one bad keypoint spoils few of them (an emoji
-        or a sticker is often the strongest blob of a copy)."""
+    def keypoints(self, count, scale=BLOB_SCALE):
+        """The picture's `count` strongest keypoints, found at `scale` (hashing.keypoints)."""
         values = self.halved()  # blobs need no finer grid
         if self._halved_columns is None:  # each side finds blobs at two sizes
             self._halved_columns = [_pack_lanes(c) for c in zip(*values)]
+        return keypoints(values, self._halved_columns, self.width, self.height, count, scale)
+
+    def pair_windows(self, count, spread=False, scale=BLOB_SCALE):
+        """Windows spanned by pairs of the `count` strongest keypoints (found at `scale`) that
+        fit in the picture, the pairs of the strongest first: (0, 1), (0, 2), (1, 2), (0, 3),
+        ... spread=True (for a query's few windows): each next window is the first pair left
+        whose busier keypoint spans the fewest windows so far, so that one bad keypoint spoils
+        few of them (an emoji or a sticker is often the strongest blob of a copy)."""
         w, h = self.width, self.height
-        points = keypoints(values, self._halved_columns, w, h, count, scale)
+        points = self.keypoints(count, scale)
         out = []
         for j in range(1, len(points)):
             for i in range(j):

@@ -6,8 +6,8 @@ from PIL import Image
 
 from hashing import Pixels, enrol_hashes, query_hashes
 from hashing.match import BLOCKS_MATCH_DISTANCE
-from hashing.keypoints import SCALE, keypoints
-from hashing.pdq import LumaBlocks, _pack_lanes
+from hashing.keypoints import SCALE
+from hashing.pdq import LumaBlocks
 from hashing.robust import QUERY_PAIRS, _Grid, _spread
 from tests.corpus import CORPUS
 
@@ -75,8 +75,7 @@ def corpus_photo(name, side=640):
 
 
 def keypoints_of(im, count, scale):
-    values = _Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB"))).halved()
-    return keypoints(values, [_pack_lanes(c) for c in zip(*values)], im.width, im.height, count, scale)
+    return _Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB"))).keypoints(count, scale)
 
 
 def test_a_crop_finds_the_photos_keypoints_again_at_the_larger_scale():
