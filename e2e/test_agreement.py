@@ -55,7 +55,7 @@ def test_browser_and_takeback_hash_agree(phone):
             robust["different windows"] += 1  # a content box found on one side only
         else:
             for bh, sh in zip(b_all, s_all):
-                if bh["type"] in ("pdq-window", "pdq-dihedral", "pdq-blocks"):
+                if bh["type"] in ("pdq-window", "pdq-dihedral", "pdq-blocks", "pdq-pair-blocks"):
                     robust[hamming(bh["value"], sh["value"]) // 4 * 4] += 1
     print("\nPDQ bits differing, browser vs takeback hash, %d photos:" % len(server))
     for d in sorted(distances):

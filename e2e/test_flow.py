@@ -35,7 +35,8 @@ def test_whole_flow(phone, server, tmp_path):
         assert record["media"] == "image"
         types = [h["type"] for h in record["hashes"]]  # PDQ, the robust hashes, the digests
         assert types[0] == "pdq" and types[-2:] == ["md5", "sha256"]
-        assert set(types[1:-2]) == {"pdq-window", "pdq-dihedral", "pdq-blocks"} and types.count("pdq-dihedral") == 3
+        assert set(types[1:-2]) == {"pdq-window", "pdq-dihedral", "pdq-blocks", "pdq-pair-blocks"}
+        assert types.count("pdq-dihedral") == 3
         assert all(set(h["value"]) <= HEX for h in record["hashes"])
     assert page.locator("#review-list li canvas").count() == 3
     page.get_by_role("button", name="Remove photo 2").click()

@@ -20,12 +20,24 @@ WINDOW_MATCH_DISTANCE = 40
 # leaves a 16-bit margin, more than the windows' 12 (docs/ROBUST.md).
 BLOCKS_MATCH_DISTANCE = 40
 
+# Block hashes of the windows of keypoint pairs (hashing.robust): ~42 enrolled against up to 6
+# of the upload's (and each side's whole-picture block hash), ~280 comparisons per pair of
+# photos. Over 95 million such comparisons of different photos in `make eval-robustness` the
+# closest was 42 bits: 34 sits 8 below. Block hashes hold less than windows (smooth pictures
+# agree on many cells), so this is the weakest evidence: about 1e-6 chance matches per pair
+# of photos by the tail's trend, against 1e-10 for windows (docs/ROBUST.md).
+PAIR_BLOCKS_MATCH_DISTANCE = 34
+
 # (enrolled type, query type) -> the largest distance that is evidence of a match.
 RULES = {
     ("pdq", "pdq"): PDQ_MATCH_DISTANCE,
     ("pdq-dihedral", "pdq-window"): WINDOW_MATCH_DISTANCE,  # a rotated or mirrored copy
     ("pdq-blocks", "pdq-blocks"): BLOCKS_MATCH_DISTANCE,  # a stickered or captioned copy
     ("pdq-window", "pdq-window"): WINDOW_MATCH_DISTANCE,  # a crop, a caption, padding, a sticker
+    # A crop, with a sticker or a caption on it too; a window of one side may be the other's picture.
+    ("pdq-pair-blocks", "pdq-pair-blocks"): PAIR_BLOCKS_MATCH_DISTANCE,
+    ("pdq-pair-blocks", "pdq-blocks"): PAIR_BLOCKS_MATCH_DISTANCE,
+    ("pdq-blocks", "pdq-pair-blocks"): PAIR_BLOCKS_MATCH_DISTANCE,
 }
 
 # No rule ever lets two perceptual hashes further apart than this count as evidence (indexes

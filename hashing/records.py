@@ -49,6 +49,7 @@ SIGNAL_TYPES = {
         SignalType("pdq-window", 256, perceptual=True),
         SignalType("pdq-dihedral", 256, perceptual=True),
         SignalType("pdq-blocks", 256, perceptual=True),
+        SignalType("pdq-pair-blocks", 256, perceptual=True),
         SignalType("md5", 128, perceptual=False),
         SignalType("sha256", 256, perceptual=False),
     )

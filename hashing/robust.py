@@ -3,7 +3,7 @@ rotated and mirrored copies of a photo still match.
 
 PDQ only matches a copy whose picture lines up with the original's to about 2% of its size:
 a crop, caption bars or screenshot padding move every edge further than that. So besides its
-PDQ, a photo gets PDQ-like hashes of *windows*:
+PDQ, a photo gets hashes of *windows* of it:
 
 * "pdq-window": the same 16 x 16 low-frequency DCT bits as PDQ, of one rectangle of the
   picture, taken from a 128 x 128 grid of the image's luma (PDQ's own filter, sampled finer)
@@ -11,17 +11,19 @@ PDQ, a photo gets PDQ-like hashes of *windows*:
   serves PDQ and every window.
 * "pdq-dihedral": the window hash of the 7 other rotations/flips of the whole photo (free:
   from its DCT's signs, as PDQ's reference does).
+* "pdq-blocks": the picture as 8 x 8 cells of 4 bits, which a sticker or text damages only
+  where it covers.
+* "pdq-pair-blocks": the same block hash of a window spanned by a pair of keypoints
+  (hashing.keypoints, found at two sizes: a crop sees them larger), which a crop keeps
+  wherever its edges fall: a crop with a sticker or a caption on it still matches.
 
 The enrolled side (a person's photo, at most ENROL_BUDGET extra hashes) hashes many windows:
-the whole photo, its middle band (meme text goes above and below it) and inner part
-(stickers go in the corners), centred crops, its content box, the centred part a phone's
-straighten tool keeps when it turns the photo a few degrees, and windows spanned by pairs of
-its keypoints (hashing.keypoints, found at two sizes: a crop sees them larger), which a crop
-keeps wherever its edges fall. The query side (an upload, at most QUERY_BUDGET) hashes
-few: the whole upload, the picture in its content box (without borders, screenshot padding
-or caption bars) and the picture's middle band, the windows of pairs of its strongest
-keypoints (also at two sizes), and its block hash. hashing.match.image_match compares them;
-docs/ROBUST.md has the reasons and the measurements.
+the whole photo, centred crops, its content box, the centred part a phone's straighten tool
+keeps when it turns the photo a few degrees, and, filling the budget, windows of pairs of its
+keypoints. The query side (an upload, at most QUERY_BUDGET) hashes few: the whole upload,
+the picture in its content box (without borders, screenshot padding or caption bars), the
+windows of pairs of its strongest keypoints (also at two sizes), and its block hash.
+hashing.match.image_match compares them; docs/ROBUST.md has the reasons and the measurements.
 
 Everything is integer arithmetic after the float weights (basic IEEE operations only, and
 literal sines), so CPython and Pyodide give the same bits.
@@ -56,9 +58,7 @@ def _centred():
 
 
 WHOLE = (0.0, 0.0, 1.0, 1.0)
-BAND = (0.0, 0.2, 1.0, 0.8)  # without meme text at the top and bottom
-INNER = (0.15, 0.15, 0.85, 0.85)  # without stickers in the corners
-ENROL_WINDOWS = [WHOLE, BAND, INNER] + _centred()
+ENROL_WINDOWS = [WHOLE] + _centred()
 # A phone's straighten tool turns a photo by a few degrees and crops it to its aspect ratio:
 # (sin, cos) of -5, -3.5, -2, 2, 3.5 and 5 degrees (literals: the same bits on every platform;
 # a turn between two of them is at most 0.75 degrees off, which PDQ's bits survive).
@@ -82,14 +82,15 @@ MIN_PAIR = 0.15  # pairs closer than this share of the longer side span too litt
 
 
 def enrol_hashes(pixels, blocks=None):
-    """The extra hash records of a photo a person enrols: windows, keypoint pairs, rotations/flips."""
+    """The extra hash records of a photo a person enrols: windows, the block hashes of windows
+    of keypoint pairs, rotations/flips, block hashes."""
     blocks = blocks or LumaBlocks(pixels)
     image, picture = _image_and_picture(blocks)
     hashes = [image.window_hash(WHOLE)] if picture is not image else []
     hashes += [picture.window_hash(w) for w in ENROL_WINDOWS] + [picture.turned_hash(t) for t in TURNS]
-    hashes = chain(hashes, map(picture.window_hash, picture.pairs_in_turn(ENROL_PAIRS)))
+    windows = [HashRecord("pdq-window", h.hex(), q) for h, q in hashes]
     room = ENROL_BUDGET - len(TURNED) - 2
-    out = _distinct((HashRecord("pdq-window", h.hex(), q) for h, q in hashes), room)
+    out = _distinct(chain(windows, _pair_records(picture, ENROL_PAIRS)), room)
     # The block hash as the photo is and as its mirror image is: a copy's is taken as it is,
     # and a mirrored copy's then matches the second.
     out += [HashRecord("pdq-blocks", h.hex(), q) for h, q in (picture.block_hash(), picture.block_hash(True))]
@@ -107,16 +108,22 @@ def enrol_hashes(pixels, blocks=None):
 
 def query_hashes(pixels, blocks=None):
     """The extra hash records of an upload a platform checks: the whole upload; the picture in
-    it (without borders, screenshot padding or caption bars) and its middle band; windows of
+    it (without borders, screenshot padding or caption bars); the block hashes of windows of
     pairs of the picture's strongest keypoints; the picture's block hash."""
     blocks = blocks or LumaBlocks(pixels)
     image, picture = _image_and_picture(blocks)
     out = [image.window_hash(WHOLE)] if picture is not image else []
-    out += [picture.window_hash(WHOLE), picture.window_hash(BAND)]
-    out = chain(out, map(picture.window_hash, picture.pairs_in_turn(QUERY_PAIRS)))
-    windows = _distinct((HashRecord("pdq-window", h.hex(), q) for h, q in out), QUERY_BUDGET - 1)
+    out += [picture.window_hash(WHOLE)]
+    windows = [HashRecord("pdq-window", h.hex(), q) for h, q in out]
+    windows = _distinct(chain(windows, _pair_records(picture, QUERY_PAIRS)), QUERY_BUDGET - 1)
     blocks_hash = picture.block_hash()
     return windows + [HashRecord("pdq-blocks", blocks_hash[0].hex(), blocks_hash[1])]
+
+
+def _pair_records(picture, sets):
+    """The "pdq-pair-blocks" records of the windows of pairs of keypoints (lazily: they are
+    hashed only until the budget is full)."""
+    return (HashRecord("pdq-pair-blocks", h.hex(), q) for h, q in map(picture.pair_blocks, picture.pairs_in_turn(sets)))
 
 
 def frame_block_record(blocks, pdq):
@@ -135,29 +142,29 @@ def _block_bits(small, mirrored=False):
     """An image as 8 x 8 cells of 4 bits each, from its 32 x 32 samples (rows): a sticker or a
     line of text changes only the cells it covers, where a window hash's every bit depends on
     the whole window. Each cell: the signs of its 3 lowest DCT frequencies (of 4 x 4 samples)
-    and whether its mean is above the cells' median. mirrored: take the samples' mirror image."""
+    and whether its mean is above the cells' median. mirrored: take the samples' mirror image.
+
+    The cell DCT is separable and its lowest basis is constant, so each frequency is a sum of
+    per-row terms: rows' sums and rows' first-frequency terms, then the same down the cells."""
     if mirrored:
         small = [row[::-1] for row in small]
-    side = CELL_SAMPLES
-    cells, means = [], []
-    for cy in range(BLOCKS):
-        for cx in range(BLOCKS):
-            cell = [row[cx * side:(cx + 1) * side] for row in small[cy * side:(cy + 1) * side]]
-            across = [[sum(map(int.__mul__, d, r)) for d in _CELL_DCT] for r in cell]  # rows x 4
-            coeffs = [[sum(d[i] * across[i][u] for i in range(side)) for u in range(CELL_FREQ)]
-                      for d in _CELL_DCT]
-            cells.append(coeffs)
-            means.append(coeffs[0][0])
-    median = sorted(means)[len(means) // 2]
+    # Written for cells of 4 x 4 samples keeping 2 x 2 frequencies (CELL_SAMPLES, CELL_FREQ).
+    c1, c3 = _CELL_DCT[1][:2]  # the first frequency's basis: c1, c3, -c3, -c1
+    sums, firsts = [], []  # per sample row, per cell column
+    for row in small:
+        quads = list(zip(row[0::4], row[1::4], row[2::4], row[3::4]))
+        sums.append([a + b + c + d for a, b, c, d in quads])
+        firsts.append([c1 * (a - d) + c3 * (b - c) for a, b, c, d in quads])
+    cells = []  # (mean, across, down, diagonal) per cell, row by row
+    for y in range(0, BLOCKS * CELL_SAMPLES, CELL_SAMPLES):
+        s, f = zip(*sums[y:y + 4]), zip(*firsts[y:y + 4])
+        for (a, b, c, d), (e, g, h, k) in zip(s, f):
+            cells.append((a + b + c + d, e + g + h + k, c1 * (a - d) + c3 * (b - c), c1 * (e - k) + c3 * (g - h)))
+    means = sorted(cell[0] for cell in cells)
+    median = means[len(means) // 2]
     word = 0
-    bit = 0
-    for coeffs, mean in zip(cells, means):
-        for y in range(CELL_FREQ):
-            for x in range(CELL_FREQ):
-                on = mean > median if (y, x) == (0, 0) else coeffs[y][x] > 0
-                if on:
-                    word |= 1 << bit
-                bit += 1
+    for n, (mean, across, down, diagonal) in enumerate(cells):
+        word |= ((mean > median) | (across > 0) << 1 | (down > 0) << 2 | (diagonal > 0) << 3) << (4 * n)
     return HashValue(word, 256)
 
 
@@ -203,9 +210,17 @@ def _unmirrored(dct):
     non-negative: the picture's broad left-right imbalance points the same way. (Of the
     rules tried on 200 turned and mirrored corpus photos, this one chose alike for the copy
     and the original every time; the largest coefficient's sign failed 4 times.)"""
-    if sum(dct[i][j] for i in range(8) for j in range(0, 8 - i, 2)) >= 0:
+    if not _mirror_is_canonical(dct):
         return dct
     return [[-v if j % 2 == 0 else v for j, v in enumerate(row)] for row in dct]
+
+
+def _mirror_is_canonical(dct):
+    """Whether a window's left-right mirror image is its canonical form (_unmirrored)."""
+    return sum(dct[i][j] for i in _MIRROR_TERMS for j in _MIRROR_TERMS[i]) < 0
+
+
+_MIRROR_TERMS = {i: range(0, 8 - i, 2) for i in range(8)}  # row -> columns of the DCT that rule sums
 
 
 def _halve(values):
@@ -236,6 +251,10 @@ def _distinct(records, limit=None):
 
 _DCT = _dct_table(SIDE, FREQUENCIES)
 _DCT_OFFSET = [[v + _DCT_ONE for v in row] for row in _DCT]
+# The sum _mirror_is_canonical reads is linear in the samples: these weights (row by row) give
+# it exactly (the DCT is exact integer arithmetic), without the DCT.
+_MIRROR_WEIGHTS = [sum(_DCT[i][y] * _DCT[j][x] for i in _MIRROR_TERMS for j in _MIRROR_TERMS[i])
+                   for y in range(SIDE) for x in range(SIDE)]
 # Samples are < 2**28 and weights sum to about 2**WEIGHT_BITS: after the shift, 48 bits per
 # lane hold the result and the mask drops what the shift brought down from the next lane.
 _GRID_MASK = _lane_mask(GRID, 64 - WEIGHT_BITS)
@@ -255,7 +274,8 @@ class _Grid:
         self._halved = None
         self._halved_columns = None
         self._cell_samples = None
-        self._sampled = {}  # window -> its PdqHash as sampled: the whole picture serves three hashes
+        self._samples = {}  # window -> its samples (packed, rows)
+        self._hashed = {}  # window -> its PdqHash as sampled: the whole picture serves three hashes
 
     def values(self):
         """The grid as rows of ints (row i, column j)."""
@@ -272,30 +292,45 @@ class _Grid:
     def window_pdq(self, window, unmirrored=True):
         """A window's hash as a PdqHash (with its DCT, for the rotations/flips); unmirrored=False
         keeps the DCT as sampled (turn it before choosing between it and its mirror image)."""
-        sampled = self._sampled.get(window)
+        sampled = self._hashed.get(window)
         if sampled is None:
-            sampled = self._sampled[window] = self._sample(window)
+            packed, samples = self.samples(window)
+            dct = _dct(packed, samples)
+            sampled = self._hashed[window] = PdqHash(_bits_above_median(dct), _quality(samples), dct)
         if not unmirrored:
             return sampled
         dct = _unmirrored(sampled._dct)
         return sampled if dct is sampled._dct else PdqHash(_bits_above_median(dct), sampled.quality, dct)
 
-    def _sample(self, window):
+    def samples(self, window):
+        """A window's SIDE x SIDE samples: (rows packed with a lane per column, rows)."""
+        if window in self._samples:
+            return self._samples[window]
         x0, y0, x1, y1 = window
+        down = _area_weights(y0 * GRID, y1 * GRID)
+        top, bottom = down[0][0], down[-1][0] + len(down[-1][1])  # the grid rows the window reads
         # Horizontal pass on the packed columns: SIDE new columns, a lane per grid row.
         cols = []
         for first, weights in _area_weights(x0 * GRID, x1 * GRID):
-            acc = _weighted_sum(weights, self.columns[first:first + len(weights)])
-            cols.append(_unsigned_lanes("Q", ((acc >> WEIGHT_BITS) & _GRID_MASK).to_bytes(8 * GRID, "little")))
-        rows = [_pack_lanes(r) for r in zip(*cols)]  # grid row i: a lane per new column
+            acc = (_weighted_sum(weights, self.columns[first:first + len(weights)]) >> WEIGHT_BITS) & _GRID_MASK
+            cols.append(_unsigned_lanes("Q", acc.to_bytes(8 * GRID, "little")[8 * top:8 * bottom]))
+        rows = [_pack_lanes(r) for r in zip(*cols)]  # grid row top + i: a lane per new column
         # Vertical pass: SIDE x SIDE samples, rows packed with a lane per column.
         packed, samples = [], []
-        for first, weights in _area_weights(y0 * GRID, y1 * GRID):
-            acc = (_weighted_sum(weights, rows[first:first + len(weights)]) >> WEIGHT_BITS) & _SIDE_MASK
+        for first, weights in down:
+            acc = (_weighted_sum(weights, rows[first - top:first - top + len(weights)]) >> WEIGHT_BITS) & _SIDE_MASK
             packed.append(acc)
             samples.append(_unsigned_lanes("Q", acc.to_bytes(8 * SIDE, "little")))
-        dct = _dct(packed, samples)
-        return PdqHash(_bits_above_median(dct), _quality(samples), dct)
+        self._samples[window] = packed, samples
+        return packed, samples
+
+    def pair_blocks(self, window):
+        """(HashValue, quality) of a window as 8 x 8 cells (_block_bits), as it is or mirrored,
+        whichever the window hash would take (_unmirrored), so a mirrored crop hashes alike.
+        That choice reads only a weighted sum of the samples: no DCT needed."""
+        _, samples = self.samples(window)
+        mirror = sum(map(int.__mul__, chain.from_iterable(samples), _MIRROR_WEIGHTS)) < 0
+        return _block_bits(samples, mirror), _quality(samples)
 
     def turned_hash(self, turn):
         """(HashValue, quality) of what a phone's straighten tool keeps of the photo when it
@@ -317,16 +352,21 @@ class _Grid:
         cx, cy = cols / 2 - 0.5, rows / 2 - 0.5
         samples, packed = [], []
         for xi, yi in zip(x_of_i, y_of_i):
-            row = []
-            for xj, yj in zip(x_of_j, y_of_j):
-                gx, gy = cx + xi + xj, cy + yi + yj
-                x, y = min(cols - 2, max(0, int(gx))), min(rows - 2, max(0, int(gy)))
-                fx = min(256, max(0, round((gx - x) * 256)))
-                fy = min(256, max(0, round((gy - y) * 256)))
-                above, below = fine[y], fine[y + 1]
-                top = above[x] * (256 - fx) + above[x + 1] * fx
-                bottom = below[x] * (256 - fx) + below[x + 1] * fx
-                row.append((top * (256 - fy) + bottom * fy) >> 16)
+            gxs = [cx + xi + xj for xj in x_of_j]
+            gys = [cy + yi + yj for yj in y_of_j]
+            xs, ys = list(map(int, gxs)), list(map(int, gys))
+            if min(gxs) >= 0 and min(gys) >= 0 and max(xs) <= cols - 2 and max(ys) <= rows - 2:
+                fxs = [round((g - x) * 256) for g, x in zip(gxs, xs)]
+                fys = [round((g - y) * 256) for g, y in zip(gys, ys)]
+            else:  # a sample within a cell of the edge: held to the last pair of cells
+                xs = [min(cols - 2, max(0, x)) for x in xs]
+                ys = [min(rows - 2, max(0, y)) for y in ys]
+                fxs = [min(256, max(0, round((g - x) * 256))) for g, x in zip(gxs, xs)]
+                fys = [min(256, max(0, round((g - y) * 256))) for g, y in zip(gys, ys)]
+            # Bilinear: the two cells each side along x, in the row above and below.
+            row = [((fine[y][x] * (256 - fx) + fine[y][x + 1] * fx) * (256 - fy)
+                    + (fine[y + 1][x] * (256 - fx) + fine[y + 1][x + 1] * fx) * fy) >> 16
+                   for x, y, fx, fy in zip(xs, ys, fxs, fys)]
             samples.append(row)
             packed.append(_pack_lanes(row))
         return _bits_above_median(_unmirrored(_dct(packed, samples))), _quality(samples)
@@ -406,7 +446,7 @@ class _Grid:
         columns = [list(c) for c in zip(*v[top:GRID - bottom])]
         left, left_colour = _bar_lines(columns, text=False)
         right, right_colour = _bar_lines(columns[::-1], text=False)
-        if top + bottom > GRID - MIN_CONTENT or left + right > GRID - MIN_CONTENT:
+        if top + bottom > GRID - MIN_CONTENT or left + right > GRID - MIN_CONTENT or not top + bottom + left + right:
             return WHOLE
         b = self.blocks
         rows = [list(r) for r in b.grid]

@@ -241,7 +241,8 @@ def test_every_perceptual_type_matches_by_the_rules(client, partner, robust_phot
     photos = robust_photos
     receipt = submit(client, photos.enrolled.to_json())
     entries, _ = read_feed(client, partner)
-    assert {e["type"] for e in entries} == {"pdq", "pdq-window", "pdq-dihedral", "pdq-blocks", "md5", "sha256"}
+    assert {e["type"] for e in entries} == {
+        "pdq", "pdq-window", "pdq-dihedral", "pdq-blocks", "pdq-pair-blocks", "md5", "sha256"}
     assert len(entries) == len(photos.enrolled.hashes)
     found = {name: query_matches(client, partner, record) for name, record in photos.queries.items()}
 

@@ -29,7 +29,7 @@ def test_prints_one_record_per_file():
     first = lines[0]
     assert set(first) == {"path", "media", "hashes"} and first["media"] == "image"
     by_type = {h["type"]: h for h in first["hashes"]}
-    assert set(by_type) == {"pdq", "pdq-window", "pdq-dihedral", "pdq-blocks", "md5", "sha256"}
+    assert set(by_type) == {"pdq", "pdq-window", "pdq-dihedral", "pdq-blocks", "pdq-pair-blocks", "md5", "sha256"}
     assert [h["type"] for h in first["hashes"]].count("pdq-dihedral") == 3  # the quarter turns
     assert by_type["md5"]["value"] == hashlib.md5(PHOTO.read_bytes()).hexdigest()
     assert by_type["sha256"]["value"] == hashlib.sha256(PHOTO.read_bytes()).hexdigest()
@@ -117,8 +117,8 @@ def test_query_records_and_compare(tmp_path):
     assert query.returncode == 0, query.stderr
     records = [json.loads(line) for line in query.stdout.splitlines()]
     for r in records:  # the query side is small: PDQ, at most 8 robust hashes, the digests
-        assert sum(h["type"] in ("pdq-window", "pdq-blocks") for h in r["hashes"]) <= 8
-        assert {h["type"] for h in r["hashes"]} == {"pdq", "pdq-window", "pdq-blocks", "md5", "sha256"}
+        assert sum(h["type"] in ("pdq-window", "pdq-blocks", "pdq-pair-blocks") for h in r["hashes"]) <= 8
+        assert {h["type"] for h in r["hashes"]} == {"pdq", "pdq-window", "pdq-blocks", "pdq-pair-blocks", "md5", "sha256"}
     (tmp_path / "q.jsonl").write_text(query.stdout)
     proc = takeback("compare", "--enrolled", tmp_path / "e.jsonl", "--query", tmp_path / "q.jsonl")
     assert proc.returncode == 0, proc.stderr

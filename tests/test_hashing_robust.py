@@ -1,14 +1,16 @@
-"""hashing.robust: the content box, the block hashes, and the keypoint pairs of each side."""
+"""hashing.robust: the content box, the block hashes, and the keypoint pairs of each side and their block hashes."""
 import math
+import random
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from hashing import Pixels, enrol_hashes, query_hashes
-from hashing.match import BLOCKS_MATCH_DISTANCE
+from hashing.hashvalue import HashValue
+from hashing.match import BLOCKS_MATCH_DISTANCE, PAIR_BLOCKS_MATCH_DISTANCE
 from hashing.keypoints import SCALE
 from hashing.pdq import LumaBlocks
-from hashing.robust import QUERY_PAIRS, _Grid, _spread
+from hashing.robust import BLOCKS, CELL_SAMPLES, QUERY_PAIRS, _block_bits, _Grid, _spread
 from tests.corpus import CORPUS
 
 
@@ -96,3 +98,54 @@ def test_a_crop_finds_the_photos_keypoints_again_at_the_larger_scale():
                 p = (x0 + x * crop.width, y0 + y * crop.height)
                 found[scale] += min(math.dist(p, q) for q in own) < 0.004 * max(w, h)
     assert found[larger] > 2 * found[SCALE]
+
+
+def test_block_bits_are_the_cells_dct_signs_and_means():
+    # _block_bits sums per-row terms; here each cell's DCT is taken as defined (floats are
+    # exact enough for signs on integer samples this far from zero).
+    rng = random.Random(5)
+    side = BLOCKS * CELL_SAMPLES
+    small = [[rng.randrange(1 << 16) for _ in range(side)] for _ in range(side)]
+    basis = [[math.cos(math.pi / (2 * CELL_SAMPLES) * k * (2 * x + 1)) for x in range(CELL_SAMPLES)] for k in range(2)]
+    cells = []
+    for cy in range(BLOCKS):
+        for cx in range(BLOCKS):
+            cell = [row[cx * CELL_SAMPLES:(cx + 1) * CELL_SAMPLES] for row in small[cy * CELL_SAMPLES:(cy + 1) * CELL_SAMPLES]]
+            cells.append([sum(basis[v][i] * basis[u][j] * cell[i][j] for i in range(CELL_SAMPLES) for j in range(CELL_SAMPLES))
+                          for v in range(2) for u in range(2)])
+    median = sorted(c[0] for c in cells)[len(cells) // 2]
+    bits = [b for c in cells for b in (c[0] > median, c[1] > 0, c[2] > 0, c[3] > 0)]
+    assert _block_bits(small) == HashValue.from_bits(bits)
+    mirrored = _block_bits([row[::-1] for row in small])
+    assert _block_bits(small, mirrored=True) == mirrored != _block_bits(small)
+
+
+def best_distance(enrolled, query, kind):
+    return min(e.hash_value() - q.hash_value() for e in enrolled for q in query
+               if e.type in kind and q.type in kind and not e.weak and not q.weak)
+
+
+def test_a_stickered_crop_matches_by_the_block_hashes_of_its_pair_windows():
+    # A crop of 10% off-centre with a bright disc over 4% of it, and its mirror image: the
+    # disc spoils only the cells under it, and each window's block hash is taken as its DCT
+    # says its canonical form is. No copy comes that close to another photo's.
+    photos = ("mate__Garden.jpg", "opencv__baboon.jpg", "tuxpaint__lighthouse.jpg", "lomiri1604__Wine_by_Jakkub_Mede.jpg",
+              "mate__LadyBird.jpg", "opencv__building.jpg", "tuxpaint__cliff.jpg", "mate__Aqua.jpg")
+    enrolled, copies = [], []
+    for name in photos:
+        im = corpus_photo(name)
+        enrolled.append(enrol_hashes(Pixels(im.width, im.height, im.tobytes(), "RGB")))
+        w, h = im.size
+        cw, ch = round(0.95 * w), round(0.95 * h)
+        copy = im.crop((w - cw, 0, w, ch))
+        r = round(math.sqrt(0.04 * cw * ch / math.pi))
+        ImageDraw.Draw(copy).ellipse((cw // 5, ch // 2, cw // 5 + 2 * r, ch // 2 + 2 * r), fill=(250, 210, 40))
+        copies.append([query_hashes(Pixels(q.width, q.height, q.tobytes(), "RGB"))
+                       for q in (copy, copy.transpose(Image.Transpose.FLIP_LEFT_RIGHT))])
+    found = [0, 0]
+    for k, pair in enumerate(copies):
+        for flip, query in enumerate(pair):
+            found[flip] += best_distance(enrolled[k], query, ("pdq-pair-blocks",)) <= PAIR_BLOCKS_MATCH_DISTANCE
+            others = [best_distance(e, query, ("pdq-pair-blocks", "pdq-blocks")) for j, e in enumerate(enrolled) if j != k]
+            assert min(others) > PAIR_BLOCKS_MATCH_DISTANCE
+    assert found[0] >= 6 and found[1] >= 6, found

@@ -94,7 +94,8 @@ def test_photo_copies_match_by_every_rule(tmp_path, robust_photos):
     store = store_of(tmp_path, photos.enrolled)
     matcher = Matcher.from_store(store.path)
     perceptual = [h for h in photos.enrolled.hashes if h.perceptual and h.quality >= 50]
-    assert len(matcher) == len(perceptual) and set(matcher.index.types) == {"pdq", "pdq-dihedral", "pdq-window", "pdq-blocks"}
+    assert len(matcher) == len(perceptual) and set(matcher.index.types) == {
+        "pdq", "pdq-dihedral", "pdq-window", "pdq-blocks", "pdq-pair-blocks"}
     assert all(len(matcher.index[t]) == sum(h.type == t for h in perceptual) for t in matcher.index.types)
 
     results = {name: matcher.match_file(path) for name, path in photos.paths.items()}
