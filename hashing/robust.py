@@ -446,7 +446,9 @@ class _Grid:
         columns = [list(c) for c in zip(*v[top:GRID - bottom])]
         left, left_colour = _bar_lines(columns, text=False)
         right, right_colour = _bar_lines(columns[::-1], text=False)
-        if top + bottom > GRID - MIN_CONTENT or left + right > GRID - MIN_CONTENT or not top + bottom + left + right:
+        if top + bottom > GRID - MIN_CONTENT or left + right > GRID - MIN_CONTENT:
+            return WHOLE
+        if not (top or bottom or left or right):  # no bars: no edges to place
             return WHOLE
         b = self.blocks
         rows = [list(r) for r in b.grid]

@@ -1,6 +1,7 @@
 """hashing.robust: the content box, the block hashes, and the keypoint pairs of each side and their block hashes."""
 import math
 import random
+from itertools import chain
 
 import pytest
 from PIL import Image, ImageDraw
@@ -10,7 +11,10 @@ from hashing.hashvalue import HashValue
 from hashing.match import BLOCKS_MATCH_DISTANCE, PAIR_BLOCKS_MATCH_DISTANCE
 from hashing.keypoints import SCALE
 from hashing.pdq import LumaBlocks
-from hashing.robust import BLOCKS, CELL_SAMPLES, QUERY_PAIRS, _block_bits, _Grid, _spread
+from hashing.pdq import _pack_lanes
+from hashing.robust import (
+    _MIRROR_WEIGHTS, BLOCKS, CELL_SAMPLES, QUERY_PAIRS, WHOLE, _block_bits, _dct, _Grid, _mirror_is_canonical, _spread,
+)
 from tests.corpus import CORPUS
 
 
@@ -106,18 +110,39 @@ def test_block_bits_are_the_cells_dct_signs_and_means():
     rng = random.Random(5)
     side = BLOCKS * CELL_SAMPLES
     small = [[rng.randrange(1 << 16) for _ in range(side)] for _ in range(side)]
-    basis = [[math.cos(math.pi / (2 * CELL_SAMPLES) * k * (2 * x + 1)) for x in range(CELL_SAMPLES)] for k in range(2)]
+    n = CELL_SAMPLES
+    basis = [[math.cos(math.pi / (2 * n) * k * (2 * x + 1)) for x in range(n)] for k in range(2)]
     cells = []
     for cy in range(BLOCKS):
         for cx in range(BLOCKS):
-            cell = [row[cx * CELL_SAMPLES:(cx + 1) * CELL_SAMPLES] for row in small[cy * CELL_SAMPLES:(cy + 1) * CELL_SAMPLES]]
-            cells.append([sum(basis[v][i] * basis[u][j] * cell[i][j] for i in range(CELL_SAMPLES) for j in range(CELL_SAMPLES))
+            cell = [row[cx * n:(cx + 1) * n] for row in small[cy * n:(cy + 1) * n]]
+            cells.append([sum(basis[v][i] * basis[u][j] * cell[i][j] for i in range(n) for j in range(n))
                           for v in range(2) for u in range(2)])
     median = sorted(c[0] for c in cells)[len(cells) // 2]
     bits = [b for c in cells for b in (c[0] > median, c[1] > 0, c[2] > 0, c[3] > 0)]
     assert _block_bits(small) == HashValue.from_bits(bits)
     mirrored = _block_bits([row[::-1] for row in small])
     assert _block_bits(small, mirrored=True) == mirrored != _block_bits(small)
+
+
+def test_a_pair_blocks_mirror_choice_is_the_window_hashs():
+    # The pair block reads the mirror rule as a weighted sum of the samples; it must be the
+    # very sum of DCT coefficients _unmirrored reads, on real windows and on random samples.
+    im = corpus_photo("mate__Garden.jpg")
+    grid = _Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB")))
+    rng = random.Random(7)
+    windows = [WHOLE] + grid.pair_windows(12)
+    chosen = []
+    for window in windows:
+        packed, samples = grid.samples(window)
+        for rows in (samples, [[rng.randrange(1 << 20) for _ in row] for row in samples]):
+            dct = _dct([_pack_lanes(r) for r in rows], rows)
+            weighted = sum(map(int.__mul__, chain.from_iterable(rows), _MIRROR_WEIGHTS))
+            assert weighted == sum(dct[i][j] for i in range(8) for j in range(0, 8 - i, 2))
+            chosen.append(weighted < 0)
+        mirrored = _mirror_is_canonical(grid.window_pdq(window, unmirrored=False)._dct)
+        assert grid.pair_blocks(window)[0] == _block_bits(samples, mirrored)
+    assert any(chosen) and not all(chosen)
 
 
 def best_distance(enrolled, query, kind):
@@ -129,8 +154,8 @@ def test_a_stickered_crop_matches_by_the_block_hashes_of_its_pair_windows():
     # A crop of 10% off-centre with a bright disc over 4% of it, and its mirror image: the
     # disc spoils only the cells under it, and each window's block hash is taken as its DCT
     # says its canonical form is. No copy comes that close to another photo's.
-    photos = ("mate__Garden.jpg", "opencv__baboon.jpg", "tuxpaint__lighthouse.jpg", "lomiri1604__Wine_by_Jakkub_Mede.jpg",
-              "mate__LadyBird.jpg", "opencv__building.jpg", "tuxpaint__cliff.jpg", "mate__Aqua.jpg")
+    photos = ("mate__Garden.jpg", "opencv__baboon.jpg", "tuxpaint__lighthouse.jpg", "mate__LadyBird.jpg",
+              "lomiri1604__Wine_by_Jakkub_Mede.jpg", "opencv__building.jpg", "tuxpaint__cliff.jpg", "mate__Aqua.jpg")
     enrolled, copies = [], []
     for name in photos:
         im = corpus_photo(name)
@@ -146,6 +171,7 @@ def test_a_stickered_crop_matches_by_the_block_hashes_of_its_pair_windows():
     for k, pair in enumerate(copies):
         for flip, query in enumerate(pair):
             found[flip] += best_distance(enrolled[k], query, ("pdq-pair-blocks",)) <= PAIR_BLOCKS_MATCH_DISTANCE
-            others = [best_distance(e, query, ("pdq-pair-blocks", "pdq-blocks")) for j, e in enumerate(enrolled) if j != k]
+            others = [best_distance(e, query, ("pdq-pair-blocks", "pdq-blocks"))
+                      for j, e in enumerate(enrolled) if j != k]
             assert min(others) > PAIR_BLOCKS_MATCH_DISTANCE
     assert found[0] >= 6 and found[1] >= 6, found
