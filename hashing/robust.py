@@ -157,7 +157,7 @@ def _block_bits(small, mirrored=False):
         firsts.append([c1 * (a - d) + c3 * (b - c) for a, b, c, d in quads])
     cells = []  # (mean, across, down, diagonal) per cell, row by row
     for y in range(0, BLOCKS * CELL_SAMPLES, CELL_SAMPLES):
-        s, f = zip(*sums[y:y + 4]), zip(*firsts[y:y + 4])
+        s, f = zip(*sums[y:y + CELL_SAMPLES]), zip(*firsts[y:y + CELL_SAMPLES])
         for (a, b, c, d), (e, g, h, k) in zip(s, f):
             cells.append((a + b + c + d, e + g + h + k, c1 * (a - d) + c3 * (b - c), c1 * (e - k) + c3 * (g - h)))
     means = sorted(cell[0] for cell in cells)
@@ -221,6 +221,12 @@ def _mirror_is_canonical(dct):
 
 
 _MIRROR_TERMS = {i: range(0, 8 - i, 2) for i in range(8)}  # row -> columns of the DCT that rule sums
+
+
+def _mirror_sum(samples):
+    """The sum _mirror_is_canonical reads, from a window's SIDE x SIDE samples (rows) without
+    their DCT (_MIRROR_WEIGHTS)."""
+    return sum(map(int.__mul__, chain.from_iterable(samples), _MIRROR_WEIGHTS))
 
 
 def _halve(values):
@@ -329,8 +335,7 @@ class _Grid:
         whichever the window hash would take (_unmirrored), so a mirrored crop hashes alike.
         That choice reads only a weighted sum of the samples: no DCT needed."""
         _, samples = self.samples(window)
-        mirror = sum(map(int.__mul__, chain.from_iterable(samples), _MIRROR_WEIGHTS)) < 0
-        return _block_bits(samples, mirror), _quality(samples)
+        return _block_bits(samples, _mirror_sum(samples) < 0), _quality(samples)
 
     def turned_hash(self, turn):
         """(HashValue, quality) of what a phone's straighten tool keeps of the photo when it

@@ -1,7 +1,6 @@
 """hashing.robust: the content box, the block hashes, and the keypoint pairs of each side and their block hashes."""
 import math
 import random
-from itertools import chain
 
 import pytest
 from PIL import Image, ImageDraw
@@ -10,10 +9,9 @@ from hashing import Pixels, enrol_hashes, query_hashes
 from hashing.hashvalue import HashValue
 from hashing.match import BLOCKS_MATCH_DISTANCE, PAIR_BLOCKS_MATCH_DISTANCE
 from hashing.keypoints import SCALE
-from hashing.pdq import LumaBlocks
-from hashing.pdq import _pack_lanes
+from hashing.pdq import LumaBlocks, _pack_lanes
 from hashing.robust import (
-    _MIRROR_WEIGHTS, BLOCKS, CELL_SAMPLES, QUERY_PAIRS, WHOLE, _block_bits, _dct, _Grid, _mirror_is_canonical, _spread,
+    BLOCKS, CELL_SAMPLES, QUERY_PAIRS, WHOLE, _block_bits, _dct, _Grid, _mirror_is_canonical, _mirror_sum, _spread,
 )
 from tests.corpus import CORPUS
 
@@ -134,10 +132,10 @@ def test_a_pair_blocks_mirror_choice_is_the_window_hashs():
     windows = [WHOLE] + grid.pair_windows(12)
     chosen = []
     for window in windows:
-        packed, samples = grid.samples(window)
+        _, samples = grid.samples(window)
         for rows in (samples, [[rng.randrange(1 << 20) for _ in row] for row in samples]):
             dct = _dct([_pack_lanes(r) for r in rows], rows)
-            weighted = sum(map(int.__mul__, chain.from_iterable(rows), _MIRROR_WEIGHTS))
+            weighted = _mirror_sum(rows)
             assert weighted == sum(dct[i][j] for i in range(8) for j in range(0, 8 - i, 2))
             chosen.append(weighted < 0)
         mirrored = _mirror_is_canonical(grid.window_pdq(window, unmirrored=False)._dct)
