@@ -10,9 +10,10 @@ looks the same in a picture of any aspect ratio. Extrema near the edges are skip
 Integers up to the sub-cell refinement (basic float operations only), so CPython and Pyodide
 find the same points.
 """
+from heapq import heapify, heappop
 from math import comb
 
-from .pdq import SAMPLE_SCALE, _lane_mask, _pack_lanes, _unsigned_lanes, _weighted_sum
+from .pdq import SAMPLE_SCALE, _lane_mask, _packed_transpose, _unsigned_lanes, _weighted_sum
 
 SCALE = 1 / 64  # the inner blur's sigma, as a share of the longer side
 MIN_CONTRAST = 2 * SAMPLE_SCALE  # luma levels: weaker extrema are noise
@@ -36,19 +37,22 @@ def keypoints(values, columns, width, height, count, scale=SCALE):
     coarse = _blur(columns, rows, 2 * sx, 2 * sy)
     dog = [list(map(int.__sub__, a, b)) for a, b in zip(fine, coarse)]
     mx, my = int(2 * EDGE * sx) + 1, int(2 * EDGE * sy) + 1  # the coarse blur's reach
-    highs, lows = _extreme(dog, max), _extreme(dog, min)
-    found = []
-    for y in range(my, rows - my):
-        row, high, low = dog[y], highs[y], lows[y]
-        for x in range(mx, cols - mx):
-            v = row[x]
-            if (v == high[x] and v >= MIN_CONTRAST) or (v == low[x] and v <= -MIN_CONTRAST):
-                found.append((-abs(v), y, x))
-    found.sort()
+    # The cells strong enough to count, strongest first (ties: top to bottom, left to right),
+    # each kept if it is the extremum of its neighbourhood: the first `count` end the search,
+    # so only the strongest few cells' neighbourhoods are ever looked at.
+    candidates = [(-a, y, x) for y in range(my, rows - my)
+                  for x, a in enumerate(map(abs, dog[y][mx:cols - mx]), mx) if a >= MIN_CONTRAST]
+    heapify(candidates)
+    r = NEIGHBOURHOOD
     out = []
-    for _, y, x in found[:count]:
-        dx = _vertex(dog[y][x - 1], dog[y][x], dog[y][x + 1])
-        dy = _vertex(dog[y - 1][x], dog[y][x], dog[y + 1][x])
+    while candidates and len(out) < count:
+        _, y, x = heappop(candidates)
+        v = dog[y][x]
+        around = [dog[k][x - r:x + r + 1] for k in range(y - r, y + r + 1)]
+        if v != (max(map(max, around)) if v > 0 else min(map(min, around))):
+            continue
+        dx = _vertex(dog[y][x - 1], v, dog[y][x + 1])
+        dy = _vertex(dog[y - 1][x], v, dog[y + 1][x])
         out.append(((x + 0.5 + dx) / cols, (y + 0.5 + dy) / rows))
     return out
 
@@ -78,7 +82,7 @@ def _kernel(sigma):
 def _blur(columns, rows, sx, sy):
     """The grid blurred along x then y, edges repeated; returns rows of ints."""
     across = _blur_lines(columns, _kernel(sx), rows)  # per column, a lane per row
-    down = _blur_lines([_pack_lanes(r) for r in zip(*across)], _kernel(sy), len(columns))
+    down = _blur_lines(_packed_transpose(across, rows), _kernel(sy), len(columns))
     return [list(line) for line in down]
 
 
@@ -92,20 +96,4 @@ def _blur_lines(lines, kernel, lanes):
     for i in range(n):
         acc = (_weighted_sum(kernel, padded[i:i + len(kernel)]) >> KERNEL_BITS) & mask
         out.append(_unsigned_lanes("Q", acc.to_bytes(8 * lanes, "little")))
-    return out
-
-
-def _extreme(grid, pick):
-    """Each cell's max (or min) over its (2 * NEIGHBOURHOOD + 1) square neighbourhood (edges: what exists)."""
-    r = NEIGHBOURHOOD
-    across = []
-    for row in grid:
-        n = len(row)
-        padded = [row[0]] * r + row + [row[-1]] * r
-        across.append(list(map(pick, *(padded[k:k + n] for k in range(2 * r + 1)))))
-    rows = len(across)
-    out = []
-    for y in range(rows):
-        lines = [across[min(rows - 1, max(0, y + k))] for k in range(-r, r + 1)]
-        out.append(list(map(pick, *lines)))
     return out

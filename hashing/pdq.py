@@ -250,6 +250,19 @@ def _pack_lanes(values):
     return int.from_bytes(lanes.tobytes(), "little")
 
 
+def _packed_transpose(lines, n):
+    """Lines of n unsigned values each (arrays or lists), transposed and packed: n integers,
+    the k-th with a 64-bit lane per line holding its value k (a pass over one axis becomes
+    lines along the other, without packing a line at a time)."""
+    transposed = array("Q", bytes(8 * n * len(lines)))
+    for j, line in enumerate(lines):
+        transposed[j::len(lines)] = line if isinstance(line, array) else array("Q", line)
+    if sys.byteorder == "big":
+        transposed.byteswap()
+    flat, size = transposed.tobytes(), 8 * len(lines)
+    return [int.from_bytes(flat[k:k + size], "little") for k in range(0, len(flat), size)]
+
+
 def _tent_weights(n, samples=SAMPLES):
     """For each of the 64 sample positions along an axis of n pixels: (first, weights), the
     weight of pixels first, first+1, ... after the reference's two passes of its box filter.
