@@ -512,6 +512,8 @@ BAR_TOLERANCE = 12 * SAMPLE_SCALE  # luma levels
 UNIFORM_SHARE = 0.97  # a uniform bar line: this share of it near the bar's colour
 TEXT_SHARE = 0.5  # a line of text on a bar: at least this share near the bar's colour...
 MARGIN = GRID // 16  # ...and the bar's colour at both ends
+LETTERS_SHARE = 0.25  # a line through a caption's big letters: at least this share near the bar's colour...
+LETTERS_MARGIN = GRID // 64  # ...and at both ends (the letters may come closer to the edges than MARGIN)
 MAX_BAR = int(GRID * 0.45)  # a phone screenshot of a landscape photo pads a third above and below
 MIN_CONTENT = GRID // 4
 PICTURE_LINES = 4
@@ -519,23 +521,33 @@ PICTURE_LINES = 4
 
 def _bar_lines(lines, text):
     """(How many lines from the start are a bar, the bar's colour) (see _Grid.content_box). A
-    few lines that are not (an app's title, a caption's big letters) do not end a bar;
-    PICTURE_LINES in a row do."""
+    few lines that are not (an app's title) do not end a bar; PICTURE_LINES in a row do.
+
+    On a bar that may hold text, lines through a caption's big letters (often wider than the
+    margins and darker than half the line, but with the bar's colour between the letters) do
+    not count towards those either, and the bar goes on over them if a uniform line follows
+    (the bar's edge beyond the letters): a picture seldom has one there."""
     first = sorted(lines[0])
     colour = first[len(first) // 2]  # the bar's colour: the first line's median (a corner may be text)
-    end, n, run = 0, 0, 0
+    end, n, run, letters = 0, 0, 0, False
     while n < min(MAX_BAR, len(lines)) and run < PICTURE_LINES:
         line = lines[n]
         near = sum(1 for v in line if abs(v - colour) <= BAR_TOLERANCE)
-        bar = near >= UNIFORM_SHARE * len(line) or (
-            text and near >= TEXT_SHARE * len(line)
-            and all(abs(v - colour) <= BAR_TOLERANCE for v in line[:MARGIN] + line[-MARGIN:]))
         n += 1
-        if bar:
+        if near >= UNIFORM_SHARE * len(line):
+            end, run, letters = n, 0, False
+        elif text and near >= TEXT_SHARE * len(line) and not letters and _ends_near(line, colour, MARGIN):
             end, run = n, 0
+        elif text and near >= LETTERS_SHARE * len(line) and _ends_near(line, colour, LETTERS_MARGIN):
+            letters = True
         else:
             run += 1
     return end, colour
+
+
+def _ends_near(line, colour, margin):
+    """Whether the first and last `margin` values of a line are all near the bar's colour."""
+    return all(abs(v - colour) <= BAR_TOLERANCE for v in line[:margin] + line[-margin:])
 
 
 def _area_weights(a, b):

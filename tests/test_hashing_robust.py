@@ -14,6 +14,7 @@ from hashing.robust import (
     BLOCKS, CELL_SAMPLES, QUERY_PAIRS, WHOLE, _block_bits, _dct, _Grid, _mirror_is_canonical, _mirror_sum, _spread,
 )
 from tests.corpus import CORPUS
+from tests.transforms import BOLD_FONT, fitted_font
 
 
 @pytest.mark.parametrize("size", [(1024, 768), (4032, 3024)])
@@ -31,6 +32,36 @@ def test_content_box_of_a_bordered_photo(size):
     truth = (bw / canvas.width, bh / canvas.height, (bw + w) / canvas.width, (bh + h) / canvas.height)
     tolerance = (2 * blocks.kx / canvas.width, 2 * blocks.ky / canvas.height) * 2
     assert all(abs(f - t) <= tol for f, t, tol in zip(found, truth, tolerance)), (found, truth)
+
+
+def _content_box(im):
+    return _Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB"))).content_box()
+
+
+def test_content_box_of_caption_bars_with_big_letters():
+    # Letters as wide as 90% of the photo (closer to the edges than a text line's margins) and
+    # half as tall as their bar leave less than half of some lines white: the bar still goes
+    # on over them, to the white line past them.
+    with Image.open(CORPUS / "photos" / "opencv__aloeL.jpg") as im:
+        photo = im.convert("RGB").resize((1024, 887))
+    bar = 140
+    canvas = Image.new("RGB", (photo.width, photo.height + 2 * bar), "white")
+    canvas.paste(photo, (0, bar))
+    draw = ImageDraw.Draw(canvas)
+    for text, y in (("Guess who", bar / 2), ("She has no idea", bar + photo.height + bar / 2)):
+        draw.text((canvas.width / 2, y), text, font=fitted_font(BOLD_FONT, text, 0.9 * canvas.width, 0.5 * bar),
+                  fill="black", anchor="mm")
+    top, bottom = _content_box(canvas)[1::2]
+    assert abs(top - bar / canvas.height) <= 2 / 128 and abs(bottom - (bar + photo.height) / canvas.height) <= 2 / 128
+
+
+def test_a_cloud_at_the_edge_of_a_sky_is_no_caption():
+    # The bottom of this sky is uniform blue, with a cloud in one corner: the lines through
+    # the cloud are partly blue, but a caption's letters leave the bar's colour at both ends.
+    with Image.open(CORPUS / "photos" / "plasma__Kite.jpg") as im:
+        im = im.convert("RGB")
+        im.thumbnail((1024, 1024))
+    assert _content_box(im) == WHOLE
 
 
 def test_enrolled_block_hashes_cover_the_mirror_image():
