@@ -9,7 +9,8 @@ from hashing import Pixels, enrol_hashes, query_hashes
 from hashing.hashvalue import HashValue
 from hashing.match import BLOCKS_MATCH_DISTANCE, PAIR_BLOCKS_MATCH_DISTANCE
 from hashing.keypoints import SCALE
-from hashing.pdq import LumaBlocks, _pack_lanes
+from hashing import keypoints as kp
+from hashing.pdq import LumaBlocks, _pack_lanes, _packed_transpose
 from hashing.robust import (
     BLOCKS, CELL_SAMPLES, QUERY_PAIRS, WHOLE, _block_bits, _dct, _Grid, _mirror_is_canonical, _mirror_sum, _spread,
 )
@@ -111,6 +112,53 @@ def corpus_photo(name, side=640):
 
 def keypoints_of(im, count, scale):
     return _Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB"))).keypoints(count, scale)
+
+
+def _extrema_by_definition(values, columns, width, height, count, scale):
+    """hashing.keypoints.keypoints the long way: every cell of the band-pass away from the edges
+    that is the largest (or smallest) of its neighbourhood and strong enough, strongest first."""
+    rows, cols = len(values), len(values[0])
+    longer = max(width, height)
+    sx, sy = scale * longer * cols / width, scale * longer * rows / height
+    fine, coarse = kp._blur(columns, rows, sx, sy), kp._blur(columns, rows, 2 * sx, 2 * sy)
+    dog = [[a - b for a, b in zip(f, c)] for f, c in zip(fine, coarse)]
+    mx, my, r = int(2 * kp.EDGE * sx) + 1, int(2 * kp.EDGE * sy) + 1, kp.NEIGHBOURHOOD
+    found = []
+    for y in range(my, rows - my):
+        for x in range(mx, cols - mx):
+            v = dog[y][x]
+            around = [dog[j][i] for j in range(y - r, y + r + 1) for i in range(x - r, x + r + 1)]
+            if (v >= kp.MIN_CONTRAST and v == max(around)) or (v <= -kp.MIN_CONTRAST and v == min(around)):
+                found.append((-abs(v), y, x))
+    out = []
+    for _, y, x in sorted(found)[:count]:
+        dx = kp._vertex(dog[y][x - 1], dog[y][x], dog[y][x + 1])
+        dy = kp._vertex(dog[y - 1][x], dog[y][x], dog[y + 1][x])
+        out.append(((x + 0.5 + dx) / cols, (y + 0.5 + dy) / rows))
+    return out
+
+
+def test_keypoints_are_the_strongest_extrema_by_definition():
+    # keypoints() looks only around the strongest cells until it has enough: it must find
+    # exactly what testing every cell would, on photos, on a crop and on noise.
+    ims = [corpus_photo(name) for name in ("opencv__baboon.jpg", "plasma__ColdRipple.jpg", "mate__Garden.jpg")]
+    ims.append(ims[0].crop((30, 80, 500, 400)))
+    rng = random.Random(5)
+    ims.append(Image.frombytes("L", (320, 200), bytes(rng.randrange(256) for _ in range(64000))).convert("RGB"))
+    for im in ims:
+        grid = _Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB")))
+        values = grid.halved()
+        columns = [_pack_lanes(c) for c in zip(*values)]
+        for count, scale in ((12, SCALE), (8, 1 / 76), (8, 1 / 54), (200, SCALE)):
+            expected = _extrema_by_definition(values, columns, grid.width, grid.height, count, scale)
+            assert kp.keypoints(values, columns, grid.width, grid.height, count, scale) == expected
+
+
+def test_packed_transpose_is_packing_the_transposed_lines():
+    rng = random.Random(3)
+    for lines, n in ((7, 5), (32, 60), (1, 3)):
+        rows = [[rng.randrange(1 << 48) for _ in range(n)] for _ in range(lines)]
+        assert _packed_transpose(rows, n) == [_pack_lanes(c) for c in zip(*rows)]
 
 
 def test_a_crop_finds_the_photos_keypoints_again_at_the_larger_scale():
