@@ -1,12 +1,15 @@
 """The same hashing/ files give the same bits in Pyodide (the browser) as in CPython (the server)."""
+import random
 import shutil
 
 import pytest
+from PIL import Image
 
-from hashing import FileDigests, FrameHashes, enrol_hashes, pdq_hash, query_hashes, trim_borders
+from hashing import Pixels, FileDigests, FrameHashes, enrol_hashes, pdq_hash, query_hashes, trim_borders
 from takeback.decode import video_frames
 from tests.corpus import CORPUS, reference_pixels
 from tests.pyodide_node import ROOT, run_in_pyodide
+from tests.transforms import caption_bars
 
 # Different sizes (tiny to 12 MP), sources (JPEG, PNG, WebP; grey, palette, CMYK, alpha)
 # and pixel modes handed to hashing (RGB, RGBA, L).
@@ -30,10 +33,17 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def both_runtimes():
+def both_runtimes(tmp_path_factory):
     if shutil.which("node") is None or not (ROOT / "node_modules" / "pyodide").is_dir():
         pytest.fail("node and node_modules/pyodide are needed (make setup installs them)")
     items = [{"pixels": reference_pixels(path, mode), "file": CORPUS / path} for path, mode in CASES]
+    # A meme with caption bars whose big letters the content box must see past (its bottom
+    # bar ends on them otherwise).
+    with Image.open(CORPUS / "photos" / "opencv__aloeR.jpg") as im:
+        meme = caption_bars(im.convert("RGB").resize((640, 554)), random.Random(6), None)
+    meme_file = tmp_path_factory.mktemp("pyodide") / "caption-bars.png"
+    meme.save(meme_file)
+    items.append({"pixels": Pixels(meme.width, meme.height, meme.tobytes(), "RGB"), "file": meme_file})
     # A video frame with pillarbox bars, for trimming.
     video = CORPUS / "tmk-videos" / "chair-orig-22-sd-bar.mp4"
     items.append({"pixels": video_frames(video)[1][3][2], "file": video})
@@ -49,7 +59,7 @@ def test_pyodide_is_the_browser_runtime(both_runtimes):
 def test_identical_bits_in_cpython_and_pyodide(both_runtimes):
     _, items, results = both_runtimes
     sizes = set()
-    assert len(results) == len(items) == len(CASES) + 1
+    assert len(results) == len(items) == len(CASES) + 2
     for item, theirs in zip(items, results):
         path = item["file"]
         ours = pdq_hash(item["pixels"])
