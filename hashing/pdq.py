@@ -324,15 +324,11 @@ def _sample_columns(packed, gw, row_weights, col_weights, samples=SAMPLES):
     by lane), so that the next weighted sum cannot overflow its 64-bit lanes.
     """
     cut_rows = _lane_mask(gw, 64 - VERTICAL_SHIFT)
-    transposed = array("Q", bytes(8 * samples * gw))  # value (row i, block column c) at c * 64 + i
-    for i, (first, weights) in enumerate(row_weights):
+    sample_rows = []  # per sample row, a value per block column
+    for first, weights in row_weights:
         acc = _weighted_sum(weights, packed[first:first + len(weights)])
-        transposed[i::samples] = _unsigned_lanes("Q", ((acc >> VERTICAL_SHIFT) & cut_rows).to_bytes(8 * gw, "little"))
-    if sys.byteorder == "big":
-        transposed.byteswap()
-    flat = transposed.tobytes()
-    line = 8 * samples
-    block_columns = [int.from_bytes(flat[c * line:(c + 1) * line], "little") for c in range(gw)]
+        sample_rows.append(_unsigned_lanes("Q", ((acc >> VERTICAL_SHIFT) & cut_rows).to_bytes(8 * gw, "little")))
+    block_columns = _packed_transpose(sample_rows, gw)  # block column c: a lane per sample row
     cut_samples = _lane_mask(samples, 64 - HORIZONTAL_SHIFT)
     columns = []
     for first, weights in col_weights:
