@@ -27,7 +27,7 @@ chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # The frontend build (frontend/dist): the app, the worker with ../hashing/*.py built in, Pyodide.
-.PHONY: frontend bench-web
+.PHONY: frontend bench-web screenshots
 FRONTEND_SRC := $(shell find frontend/src frontend/public frontend/tools -type f 2>/dev/null) \
 	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json $(wildcard hashing/*.py)
 frontend: $(STAMPS)/frontend
@@ -67,6 +67,12 @@ bench-index: setup
 # Figures, not pass/fail: bytes before the first hash (cold, warm), worker start, a 12 MP JPEG.
 bench-web: setup chromium frontend
 	$(PY) -m e2e.bench_web
+
+# docs/screenshots/: every screen in English and Arabic on a 360-pixel-wide phone, from the real
+# app (LANGS="en ar de" for others).
+LANGS ?= en ar
+screenshots: setup chromium frontend
+	$(PY) -m e2e.screenshots $(LANGS)
 
 # Figures, not pass/fail: seconds of work per minute of video, on the server and in the browser
 # (the app in headless Chromium hashing a 2-minute 720p clip). A few minutes.

@@ -58,7 +58,7 @@ def create_app(test_config=None):
     if test_config:
         app.config.update(test_config)
 
-    from . import api, cases, matching, openapi, partner, pins, web  # noqa: F401 (blueprints)
+    from . import api, cases, matching, openapi, partner, pins, platforms, web  # noqa: F401 (blueprints)
     from .models import db
 
     db.init_app(app)
@@ -74,5 +74,6 @@ def create_app(test_config=None):
     app.register_blueprint(web.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(partner.bp)
+    app.register_blueprint(platforms.bp)
     app.register_blueprint(openapi.bp)
     return app

@@ -101,8 +101,10 @@ def _security_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
-    if request.path.startswith("/api/"):
-        response.headers["Cache-Control"] = "no-store"  # receipts and statuses must not linger in caches
+    if request.path.startswith("/api/") and "Cache-Control" not in response.headers:
+        # Receipts and statuses must not linger in caches; an endpoint of public data (the
+        # platform list) sets its own.
+        response.headers["Cache-Control"] = "no-store"
     if "Content-Security-Policy" not in response.headers:
         # The frontend's pages set their own (stricter page) policy; API answers are never rendered.
         policy = "default-src 'none'; frame-ancestors 'none'" if request.path.startswith("/api/") else "frame-ancestors 'none'"

@@ -1,16 +1,19 @@
 """The public API for the person affected: submit a case, see its status, withdraw. No login."""
-import secrets
+import re
 
 from flask import Blueprint, current_app, request
 
 from hashing import MediaRecord, RecordError
 
-from . import pins, storage
+from . import case_ids, pins, storage
 from .api import ApiError, json_body, list_field, require_fields
 
 bp = Blueprint("cases", __name__, url_prefix="/api/v1/cases")
 
 NOT_FOUND = "no case with this id and PIN"  # the same words for an unknown id and a wrong PIN
+# What a stored id can be (old token_urlsafe ids and new ones alike); anything else is never
+# sent to the database (PostgreSQL refuses NUL characters, for one).
+_STORABLE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _limiter():
@@ -31,13 +34,29 @@ def _case_body(case_id):
     }
 
 
+def _lookup(text):
+    """(limiter key, case or None) for an id as typed.
+
+    The exact id first: old ids are case-sensitive and must never be rewritten. Then the
+    Crockford id it spells. The key is the stored id, so every spelling of one case counts
+    against the same limit of wrong PINs.
+    """
+    if _STORABLE.fullmatch(text):
+        case = storage.get_case(text)
+        if case is not None:
+            return case.id, case
+    canonical = case_ids.canonical(text)
+    if canonical is None:
+        return text[:64], None
+    return canonical, storage.get_case(canonical)
+
+
 def _authorized(case_id):
     """The case if the X-Case-PIN header opens it; else 404, the same for an unknown id."""
     limiter = _limiter()
-    key = case_id[:64]
+    key, case = _lookup(case_id)
     if limiter.blocked(key):
         raise ApiError(429, "too many wrong PINs for this case; try again later", headers={"Retry-After": "900"})
-    case = storage.get_case(case_id) if len(case_id) <= 64 else None
     cost = current_app.config["PIN_SCRYPT_N"]
     if not pins.check(request.headers.get("X-Case-PIN", ""), case.pin_verifier if case else None, cost):
         limiter.failed(key)
@@ -58,7 +77,7 @@ def create():
             raise ApiError(400, "items[%d]: %s" % (i, e)) from None
     pin = pins.new_pin()
     verifier = pins.make_verifier(pin, current_app.config["PIN_SCRYPT_N"])  # slow: before the write lock
-    case = storage.create_case(secrets.token_urlsafe(16), verifier, records)
+    case = storage.create_case(case_ids.new_case_id(), verifier, records)
     body = {
         "case_id": case.id,
         "pin": pin,

@@ -4,8 +4,8 @@ Nothing here can identify the person: no address, agent, file name or exact time
 and the PIN only as a salted scrypt verifier; partner tokens only as SHA-256 hashes.
 """
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DDL, BigInteger, Date, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
-from sqlalchemy import event
+from sqlalchemy import DDL, BigInteger, Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy import UniqueConstraint, event, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -82,7 +82,11 @@ class FeedState(db.Model):
 
 
 class Partner(db.Model):
-    """A participating platform; its bearer token is stored only as a SHA-256 hash."""
+    """A participating platform; its bearer token is stored only as a SHA-256 hash.
+
+    `public`: named in the app's list of participating platforms (GET /api/v1/platforms)
+    while not revoked. Off unless the operator turns it on: a platform agrees to be named.
+    """
 
     __tablename__ = "partner"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -90,6 +94,7 @@ class Partner(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created = mapped_column(Date, nullable=False)
     revoked = mapped_column(Date, nullable=True)
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Feedback(db.Model):

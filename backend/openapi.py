@@ -7,12 +7,16 @@ from hashing.records import MAX_HASHES_PER_MEDIA
 from takeback.index import MAX_DISTANCE, PDQ_DISTANCE
 
 from .api import BODY_LIMIT
+from .case_ids import ALPHABET
 from .models import OUTCOMES
 
 bp = Blueprint("docs", __name__)
 
 _DATE = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 _HEX = {"type": "string", "pattern": "^[0-9a-f]+$"}
+_SYMBOL = "[%s]" % ALPHABET
+_NEW_CASE_ID = "%s{4}-%s{4}-%s{4}-%s{4}" % ((_SYMBOL,) * 4)
+_OLD_CASE_ID = "[A-Za-z0-9_-]{22}"  # secrets.token_urlsafe(16), before Crockford ids
 
 
 def _ref(name):
@@ -57,7 +61,8 @@ SCHEMAS = {
     "CaseReceipt": {
         "type": "object", "additionalProperties": False, "required": ["case_id", "pin", "created", "items"],
         "properties": {
-            "case_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{22,}$"},
+            "case_id": {"type": "string", "pattern": "^%s$" % _NEW_CASE_ID,
+                        "description": "16 random Crockford base32 symbols (80 bits) in groups of 4."},
             "pin": {"type": "string", "pattern": r"^\d{12}$", "description": "Shown once; only a scrypt verifier is stored."},
             "created": _DATE,
             "items": {"type": "array", "items": {
@@ -73,7 +78,8 @@ SCHEMAS = {
     "CaseStatus": {
         "type": "object", "additionalProperties": False, "required": ["case_id", "created", "items"],
         "properties": {
-            "case_id": {"type": "string"},
+            "case_id": {"type": "string", "pattern": "^(%s|%s)$" % (_NEW_CASE_ID, _OLD_CASE_ID),
+                        "description": "The id as stored: XXXX-XXXX-XXXX-XXXX, or an older 22-character id."},
             "created": _DATE,
             "items": {"type": "array", "items": {
                 "type": "object", "additionalProperties": False, "required": ["item", "media", "status", "reports"],
@@ -142,6 +148,13 @@ SCHEMAS = {
             "properties": {"id": {"type": "integer", "minimum": 1}, "outcome": {"type": "string", "enum": list(OUTCOMES)}},
         }}},
     },
+    "Platforms": {
+        "type": "object", "additionalProperties": False, "required": ["platforms"],
+        "properties": {"platforms": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["name"],
+            "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}},
+        }}},
+    },
     "FeedbackRecorded": {
         "type": "object", "additionalProperties": False, "required": ["recorded"],
         "properties": {"recorded": {"type": "integer", "minimum": 1}},
@@ -158,7 +171,9 @@ SCHEMAS["Match"] = {
 
 _PIN = {"name": "X-Case-PIN", "in": "header", "required": True, "schema": {"type": "string"},
         "description": "The case's PIN (spaces and hyphens ignored). Never put it in the URL."}
-_CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "As on the receipt, e.g. 7K3M-Q9XA-4TRB-ZW2H. Any case, hyphens and spaces "
+                           "optional, I and L read as 1, O as 0. An older 22-character id exactly as given."}
 _COMMON_ERRORS = {
     "400": _error("Malformed JSON or a field that breaks the schema (detail names it)."),
     "413": _error("Body over %d MiB, refused before it is read." % (BODY_LIMIT // 2**20)),
@@ -174,7 +189,8 @@ SPEC = {
     "openapi": "3.1.0",
     "info": {
         "title": "Takeback API", "version": "1",
-        "description": "Anonymous cases of hash records, and the partner feed, matching and feedback. "
+        "description": "Anonymous cases of hash records, the partner feed, matching and feedback, and the "
+                       "public list of participating platforms. "
                        "Every error is {\"error\", \"detail\"}; a failed request changes nothing.",
     },
     "paths": {
@@ -230,6 +246,12 @@ SPEC = {
             "requestBody": dict(required=True, **_json(_ref("Feedback"))),
             "responses": dict({"200": dict(description="Recorded.", **_json(_ref("FeedbackRecorded")))},
                               **_COMMON_ERRORS, **_PARTNER_ERRORS),
+        }},
+        "/api/v1/platforms": {"get": {
+            "summary": "The participating platforms the operator made public, by name, for the app's help screen.",
+            "description": "No login. Only public, unrevoked partners; sorted by name ignoring case. "
+                           "Cache-Control: public, max-age=300.",
+            "responses": {"200": dict(description="The list.", **_json(_ref("Platforms")))},
         }},
         "/api/openapi.json": {"get": {
             "summary": "This description.",

@@ -1,4 +1,5 @@
-"""Operator commands: `takeback partners add NAME | list | revoke NAME` and `takeback db upgrade`.
+"""Operator commands: `takeback partners add NAME [--public] | list | publish NAME | unpublish NAME |
+revoke NAME` and `takeback db upgrade`.
 
 They use the same configuration as the server (DATABASE_URL, else the SQLite file under instance/).
 """
@@ -23,14 +24,15 @@ def _run(work):
             raise click.ClickException("the database is not set up: run `takeback db upgrade` first") from None
 
 
-@click.group("partners", help="Platforms that read the hash feed: add, list, revoke.")
+@click.group("partners", help="Platforms that read the hash feed: add, list, publish, unpublish, revoke.")
 def partners():
     pass
 
 
 @partners.command("add")
 @click.argument("name")
-def add(name):
+@click.option("--public", is_flag=True, help="Name it in the app's list of participating platforms.")
+def add(name, public):
     """Create a partner NAME and print its bearer token (shown only this once)."""
     name = name.strip()
     if not 1 <= len(name) <= 100 or not name.isprintable():
@@ -39,7 +41,7 @@ def add(name):
     def work():
         if storage.partner_by_name(name):
             raise click.ClickException("a partner named %r exists" % name)
-        return storage.add_partner(name)
+        return storage.add_partner(name, public)
 
     token = _run(work)
     click.echo(token)
@@ -48,9 +50,38 @@ def add(name):
 
 @partners.command("list")
 def list_():
-    """List partners: name, created, revoked (a date) or active."""
+    """List partners: name, created, public or private, revoked (a date) or active."""
     for p in _run(storage.partners):
-        click.echo("%s\t%s\t%s" % (p.name, p.created.isoformat(), "revoked " + p.revoked.isoformat() if p.revoked else "active"))
+        click.echo("%s\t%s\t%s\t%s" % (p.name, p.created.isoformat(), "public" if p.public else "private",
+                                       "revoked " + p.revoked.isoformat() if p.revoked else "active"))
+
+
+def _set_public(name, public):
+    def work():
+        partner = storage.partner_by_name(name)
+        if partner is None:
+            raise click.ClickException("no partner named %r" % name)
+        if public and partner.revoked:
+            raise click.ClickException("%r is revoked; a revoked partner is never listed" % name)
+        storage.set_partner_public(name, public)
+
+    _run(work)
+
+
+@partners.command("publish")
+@click.argument("name")
+def publish(name):
+    """Name NAME in the app's public list of participating platforms."""
+    _set_public(name, True)
+    click.echo("%s is listed publicly" % name)
+
+
+@partners.command("unpublish")
+@click.argument("name")
+def unpublish(name):
+    """Take NAME off the public list (it keeps reading the feed)."""
+    _set_public(name, False)
+    click.echo("%s is no longer listed" % name)
 
 
 @partners.command("revoke")

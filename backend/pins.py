@@ -2,9 +2,9 @@
 
 A PIN is 12 random digits (about 40 bits). Digits, because the person may be on a phone,
 frightened, typing from a screenshot or a note: a numeric keypad, no spelling, no language.
-It is the second secret next to a 128-bit case id, so it only has to survive guessing:
-online, the rate limit below allows a handful of tries per case; offline, from a stolen
-database, each try costs a 16 MiB scrypt, so 2^40 tries are out of reach.
+It is the second secret next to an 80-bit case id (see case_ids), so it only has to survive
+guessing: online, the rate limit below allows a handful of tries per case; offline, from a
+stolen database, each try costs a 16 MiB scrypt, so 2^40 tries are out of reach.
 """
 import functools
 import hashlib

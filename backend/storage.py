@@ -247,10 +247,10 @@ def token_hash(token):
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def add_partner(name):
+def add_partner(name, public=False):
     """Create a partner; returns its token, which exists only in this return value."""
     token = "tb_" + secrets.token_urlsafe(32)
-    db.session.add(Partner(name=name, token_hash=token_hash(token), created=today()))
+    db.session.add(Partner(name=name, token_hash=token_hash(token), created=today(), public=public))
     db.session.commit()
     return token
 
@@ -261,6 +261,20 @@ def partners():
 
 def partner_by_name(name):
     return db.session.scalars(select(Partner).where(Partner.name == name)).first()
+
+
+def set_partner_public(name, public):
+    """Name the partner in the public list (while not revoked), or stop. False if no such partner."""
+    result = db.session.execute(update(Partner).where(Partner.name == name).values(public=public))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def public_platforms():
+    """Names of the public, unrevoked partners, sorted ignoring case (in Python: databases
+    collate differently)."""
+    names = db.session.scalars(select(Partner.name).where(Partner.public.is_(True), Partner.revoked.is_(None)))
+    return sorted(names, key=lambda name: (name.casefold(), name))
 
 
 def revoke_partner(name):

@@ -51,7 +51,9 @@ MIME = {
 }
 
 # Files at the top of dist/ that may be fetched by name, and their caching.
-ROOT_FILES = {"sw.js": REVALIDATE, "favicon.svg": "public, max-age=86400"}
+# helplines.json is the operator's list of help services (docs/HELP.md): revalidated, so an
+# edited list reaches people on their next visit.
+ROOT_FILES = {"sw.js": REVALIDATE, "favicon.svg": "public, max-age=86400", "helplines.json": REVALIDATE}
 
 _lock = threading.Lock()
 _digests = {}  # path -> ((mtime_ns, size), sha256)

@@ -31,9 +31,9 @@ def frontend_dist():
 
 
 @pytest.fixture(scope="session")
-def server(frontend_dist, tmp_path_factory):
+def server_app(frontend_dist, tmp_path_factory):
+    """The app behind `server`, for tests that set server-side state (partners) themselves."""
     from flask_migrate import upgrade
-    from werkzeug.serving import make_server
 
     from backend import create_app
 
@@ -41,6 +41,14 @@ def server(frontend_dist, tmp_path_factory):
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///%s" % db_path, "FRONTEND_DIST": str(frontend_dist)})
     with app.app_context():
         upgrade()
+    return app
+
+
+@pytest.fixture(scope="session")
+def server(server_app):
+    from werkzeug.serving import make_server
+
+    app = server_app
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

@@ -213,6 +213,6 @@ def test_what_was_sent_lists_every_request(phone, server):
     assert any(p.startswith("/assets/index-") and p.endswith(".js") for p in gets)
     assert all(p.startswith(("/", "/assets/", "/pyodide/")) for p in gets)
     total = page.text_content("#sent-total")
-    assert total == "%d requests; %d bytes sent." % (len(rows), len(post.post_data_buffer))
+    assert total == "Requests: %d · bytes sent: {:,}".format(len(post.post_data_buffer)) % len(rows)
     page.click("#sent-back")
     page.wait_for_selector("#screen-receipt:not([hidden])")

@@ -17,6 +17,7 @@ def test_whole_flow(phone, server, tmp_path):
 
     # 1. Intro: what is sent, with an example; a quick exit on the screen.
     assert page.locator("#screen-intro").is_visible()
+    page.click("#intro-what summary")
     assert json.loads(page.inner_text("#intro-example"))["media"] == "image"
     assert page.locator("#exit").is_visible()
 
@@ -39,10 +40,10 @@ def test_whole_flow(phone, server, tmp_path):
         assert types.count("pdq-dihedral") == 3
         assert all(set(h["value"]) <= HEX for h in record["hashes"])
     assert page.locator("#review-list li canvas").count() == 3
-    page.get_by_role("button", name="Remove photo 2").click()
+    page.get_by_role("button", name="Remove Photo 2").click()
     kept = review_entries(page)
     assert [name for name, _ in kept] == [FLOW_PHOTOS[0], FLOW_PHOTOS[2]]
-    page.click("#review-list + details summary")
+    page.click("#review-all summary")
     shown = json.loads(page.inner_text("#review-body"))
     assert shown == {"items": [record for _, record in kept]}
 
@@ -54,7 +55,7 @@ def test_whole_flow(phone, server, tmp_path):
     case_id = page.inner_text("#receipt-case").strip()
     pin = page.inner_text("#receipt-pin").strip()
     assert case_id and pin
-    assert "cannot be recovered" in page.inner_text("#screen-receipt")
+    assert "Nobody can recover the PIN" in page.inner_text("#screen-receipt")
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
     page.click("#copy")
     page.wait_for_function("() => document.getElementById('receipt-status').textContent !== ''")
@@ -79,7 +80,7 @@ def test_whole_flow(phone, server, tmp_path):
     page.click("#check")
     page.wait_for_selector("#case-view:not([hidden])")
     assert page.eval_on_selector_all("#case-items li", "els => els.map(e => e.dataset.status)") == ["active", "active"]
-    page.get_by_role("button", name="Withdraw photo 1").click()
+    page.get_by_role("button", name="Withdraw Photo 1").click()
     with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/withdraw")) as withdrawn:
         page.click("#confirm-yes")
     assert json.loads(withdrawn.value.post_data) == {"items": [1]}
@@ -95,9 +96,10 @@ def test_whole_flow(phone, server, tmp_path):
     assert [i["status"] for i in body["items"]] == ["withdrawn", "withdrawn"]
 
     assert recorder.foreign == []
-    # Nothing kept in the browser: no cookie, no storage of the PIN or anything else.
+    # Nothing kept in the browser but the receipt, in this tab only, until the person says it is saved.
     assert context.cookies() == []
-    assert page.evaluate("() => [localStorage.length, sessionStorage.length, document.cookie]") == [0, 0, ""]
+    assert page.evaluate("() => [localStorage.length, Object.keys(sessionStorage), document.cookie]") == \
+        [0, ["takeback.receipt"], ""]
 
 
 def test_wrong_pin_and_rate_limit_are_clear_messages(phone, server):

@@ -1,4 +1,5 @@
-"""Network audit: every request the browser makes while a person hashes and submits photos."""
+"""Network audit: every request the browser makes while a person hashes and submits photos, then
+opens help (the operator's list of services and the public list of platforms)."""
 import json
 import re
 from urllib.parse import urlsplit
@@ -7,7 +8,8 @@ from .conftest import PHOTOS, open_app, pick, windows
 
 AUDIT_PHOTOS = ["opencv__graf1.png", "mate__FreshFlower.jpg", "lomiri2004__Kleiber_by_Lukas_Baubkus.jpg"]
 # Static files of the build, and the API: nothing else may be asked for.
-ALLOWED_GET = re.compile(r"^/($|assets/[\w.-]+$|pyodide/[\w.]+/[\w.-]+$|sw\.js$|favicon\.svg$)")
+ALLOWED_GET = re.compile(
+    r"^/($|assets/[\w.-]+$|pyodide/[\w.]+/[\w.-]+$|sw\.js$|favicon\.svg$|helplines\.json$|api/v1/platforms$)")
 
 
 def test_only_hash_records_leave_the_device(phone, server):
@@ -20,6 +22,9 @@ def test_only_hash_records_leave_the_device(phone, server):
     shown = page.evaluate("() => document.getElementById('review-body').textContent")
     page.click("#submit")
     page.wait_for_selector("#screen-receipt:not([hidden])")
+    page.click("#help-button")
+    page.wait_for_selector("#help-services li")
+    page.wait_for_selector("#help-platforms li")
 
     requests = list(recorder.requests)
     assert requests, "nothing was recorded"
@@ -44,7 +49,9 @@ def test_only_hash_records_leave_the_device(phone, server):
         assert len(probes) > 300
         leaked = [p for p in probes if p in body]
         assert leaked == [], "%s: %d windows of the file are in the body" % (name, len(leaked))
-    # Every GET is one of the app's own files; none carries a query string.
+    paths = {urlsplit(r.url).path for r in requests}
+    assert {"/helplines.json", "/api/v1/platforms"} <= paths
+    # Every GET is one of the app's own files or the platforms list; none carries a query string.
     for r in requests:
         if r.method == "GET" and not r.url.startswith("blob:"):
             parts = urlsplit(r.url)

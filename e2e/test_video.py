@@ -162,10 +162,11 @@ def test_hevc_video_gets_a_clear_message_and_is_not_sent(phone, tmp_path):
     assert [s for s, _ in states] == ["error", "done"]
     message = states[0][1]
     assert "HEVC (H.265)" in message and "Most Compatible" in message and "another browser" in message
-    page.click("#lang")
+    page.select_option("#lang", "es")
+    page.wait_for_function("() => document.documentElement.lang === 'es'")
     message = page.inner_text("#file-list li:first-child .message")
     assert "HEVC (H.265)" in message and "Más compatible" in message
-    page.click("#lang")
+    page.select_option("#lang", "en")
     page.click("#to-review")
     assert [name for name, _ in review_entries(page)] == [PHOTO.name]
     page.click("#submit")

@@ -57,6 +57,9 @@ def test_no_inline_script_or_style_in_the_page(client):
 def test_caching(client, frontend_dist):
     assert client.get("/").headers["Cache-Control"] == "no-cache"
     assert client.get("/sw.js").headers["Cache-Control"] == "no-cache"
+    # The operator's help list: revalidated, so an edited list reaches the next visit.
+    assert "helplines.json" in asset_paths(frontend_dist)
+    assert client.get("/helplines.json").headers["Cache-Control"] == "no-cache"
     worker = next(p for p in asset_paths(frontend_dist) if p.startswith("assets/worker-"))
     assert "immutable" in client.get("/" + worker).headers["Cache-Control"]
     wasm = next(p for p in asset_paths(frontend_dist) if p.endswith(".wasm"))

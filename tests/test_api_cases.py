@@ -1,12 +1,15 @@
 """The public case API: submit, status, withdraw; validation; PIN handling and guessing limits."""
 import re
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
 
-from backend import storage
+from backend import pins, storage
 from backend.api import BODY_LIMIT as LIMIT
+from backend.cases import NOT_FOUND
 from backend.models import Case, FeedEntry, ItemHash, MediaItem, db
+from hashing import MediaRecord
 
 from .conftest import media_record, read_feed, submit
 
@@ -23,7 +26,7 @@ def status(client, receipt, pin=None):
 
 def test_submit_returns_a_receipt(client):
     receipt = submit(client, media_record(1), media_record(2, media="video"))
-    assert re.fullmatch(r"[A-Za-z0-9_-]{22,}", receipt["case_id"])  # >= 128 bits, URL-safe
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}", receipt["case_id"])  # 80 bits
     assert re.fullmatch(r"\d{12}", receipt["pin"])
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", receipt["created"])
     assert receipt["items"] == [{"item": 1, "media": "image", "status": "active"},
@@ -85,6 +88,91 @@ def test_guessing_is_limited_per_case(app_factory):
                            headers={"X-Case-PIN": receipt["pin"]})
     assert withdraw.status_code == 429
     assert status(client, other).status_code == 200  # other cases are unaffected
+
+
+def stored_case(app, case_id, pin="123456789012"):
+    """A case stored under a chosen id through the storage layer (as an older server made them)."""
+    with app.app_context():
+        verifier = pins.make_verifier(pin, app.config["PIN_SCRYPT_N"])
+        storage.create_case(case_id, verifier, [MediaRecord.from_json(media_record(case_id))])
+    return {"case_id": case_id, "pin": pin}
+
+
+def get_case(client, typed, pin):
+    return client.get("/api/v1/cases/" + quote(typed, safe=""), headers={"X-Case-PIN": pin})
+
+
+NEW_ID = "7K3M-Q9XA-4TR1-Z0W1"
+
+
+@pytest.mark.parametrize("typed", [
+    NEW_ID, "7k3m-q9xa-4tr1-z0w1", "7K3MQ9XA4TR1Z0W1", "7k3m q9xa 4tr1 z0w1", " 7K3M Q9XA-4TR1 Z0W1 ",
+    "7K3M-Q9XA-4TRI-ZOWL", "7k3mq9xa4trlzowi",
+])
+def test_a_case_id_as_a_person_may_type_it(app, client, typed):
+    case = stored_case(app, NEW_ID)
+    response = get_case(client, typed, case["pin"])
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["case_id"] == NEW_ID
+    withdrawn = client.post("/api/v1/cases/%s/withdraw" % quote(typed, safe=""), json={"items": [1]},
+                            headers={"X-Case-PIN": case["pin"]})
+    assert withdrawn.status_code == 200 and withdrawn.get_json()["items"][0]["status"] == "withdrawn"
+
+
+def test_a_new_receipt_works_typed_by_hand(client):
+    receipt = submit(client, media_record(1))
+    typed = receipt["case_id"].lower().replace("-", " ").replace("1", "l").replace("0", "o")
+    response = get_case(client, typed, receipt["pin"])
+    assert response.status_code == 200 and response.get_json()["case_id"] == receipt["case_id"]
+
+
+def test_old_ids_work_exactly_as_they_are(app, client):
+    old = stored_case(app, "A1b2C3d4E5f6G7h8I9j0-_", "111122223333")
+    assert get_case(client, old["case_id"], old["pin"]).get_json()["case_id"] == old["case_id"]
+    assert client.post("/api/v1/cases/%s/withdraw" % old["case_id"], json={"items": [1]},
+                       headers={"X-Case-PIN": old["pin"]}).status_code == 200
+    for changed in (old["case_id"].lower(), old["case_id"].upper(), old["case_id"].replace("-", "")):
+        response = get_case(client, changed, old["pin"])
+        assert response.status_code == 404 and response.get_json()["detail"] == NOT_FOUND
+
+
+def test_an_old_id_that_spells_a_new_one_is_not_rewritten(app, client):
+    # Without its hyphens this old id reads as the Crockford id ABCD-EFGH-JKMN-PQ12: the exact
+    # id is looked up first, so it still opens its own case, and the new one is not in the way.
+    old = stored_case(app, "ab-cd-ef-gh-jk-mn-pq12", "111122223333")
+    new = stored_case(app, "ABCD-EFGH-JKMN-PQ12", "444455556666")
+    assert get_case(client, old["case_id"], old["pin"]).get_json()["case_id"] == old["case_id"]
+    assert get_case(client, old["case_id"], new["pin"]).status_code == 404
+    assert get_case(client, "abcdefghjkmnpq12", new["pin"]).get_json()["case_id"] == new["case_id"]
+
+
+def test_wrong_pins_in_every_spelling_count_against_one_case(app_factory):
+    app = app_factory(PIN_ATTEMPTS=3)
+    client = app.test_client()
+    case = stored_case(app, NEW_ID)
+    other = submit(client, media_record(2))
+    for typed in ("7k3m-q9xa-4tr1-z0w1", "7K3MQ9XA4TR1Z0W1", "7K3M Q9XA 4TRI ZOWL"):
+        assert get_case(client, typed, "000000000000").status_code == 404
+    for typed in (NEW_ID, "7k3mq9xa4tr1z0w1"):
+        assert get_case(client, typed, case["pin"]).status_code == 429
+    assert status(client, other).status_code == 200
+
+
+@pytest.mark.parametrize("typed", [
+    "a\x00b", "7K3M-Q9XA-4TR1-Z0W\x00", "\x00" * 30, "A" * 100_000, "7" * 65, "\u00e9t\u00e9", "\u0131" * 16,
+    "7K3M-Q9XA-4TR1-Z0W\u0131", "7K3M-Q9XA-4TR1-Z0WU", "7K3M-Q9XA-4TR1", "----", " ", "\U0001F600" * 22,
+    "%", "..", "A1b2C3d4E5f6G7h8I9j0-=",
+])
+def test_malformed_ids_get_the_wrong_pin_answer(app, client, typed):
+    stored_case(app, NEW_ID)
+    before = counts(app)
+    wrong_pin = get_case(client, NEW_ID, "000000000000").get_json()
+    response = get_case(client, typed, "123456789012")
+    assert response.status_code == 404 and response.get_json() == wrong_pin
+    withdraw = client.post("/api/v1/cases/%s/withdraw" % quote(typed, safe=""), json={},
+                           headers={"X-Case-PIN": "123456789012"})
+    assert withdraw.status_code == 404 and withdraw.get_json() == wrong_pin
+    assert counts(app) == before
 
 
 def test_withdraw_the_whole_case(client, partner):

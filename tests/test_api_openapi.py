@@ -1,11 +1,15 @@
 """/api/openapi.json describes every endpoint, and real answers follow it."""
 import re
+from urllib.parse import quote
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from backend import storage
+
 from .conftest import media_record, read_feed, submit
+from .test_api_cases import stored_case
 
 
 def spec_of(client):
@@ -45,7 +49,7 @@ def test_spec_lists_every_api_route(app, client):
     assert routes == described
 
 
-def test_responses_follow_the_spec(client, partner):
+def test_responses_follow_the_spec(app, client, partner):
     spec = spec_of(client)
     case = "/api/v1/cases/{case_id}"
     withdraw = "/api/v1/cases/{case_id}/withdraw"
@@ -61,6 +65,19 @@ def test_responses_follow_the_spec(client, partner):
 
     check(spec, client.get("/api/v1/cases/" + receipt["case_id"], headers=pin), case, "get")
     check(spec, client.get("/api/v1/cases/" + receipt["case_id"], headers={"X-Case-PIN": "1"}), case, "get")
+    typed = receipt["case_id"].lower().replace("-", " ")
+    check(spec, client.get("/api/v1/cases/" + quote(typed), headers=pin), case, "get")
+    old = stored_case(app, "A1b2C3d4E5f6G7h8I9j0-_")  # an id made before Crockford ids
+    check(spec, client.get("/api/v1/cases/" + old["case_id"], headers={"X-Case-PIN": old["pin"]}), case, "get")
+
+    platforms = client.get("/api/v1/platforms")
+    assert platforms.get_json() == {"platforms": []}
+    check(spec, platforms, "/api/v1/platforms", "get")
+    with app.app_context():
+        storage.add_partner("ExampleTube", public=True)
+    platforms = client.get("/api/v1/platforms")
+    assert platforms.get_json() == {"platforms": [{"name": "ExampleTube"}]}
+    check(spec, platforms, "/api/v1/platforms", "get")
 
     entries, cursor = read_feed(client, partner)
     feed = client.get("/api/v1/partner/hashes", query_string={"limit": 2}, headers=partner)
@@ -105,3 +122,15 @@ def test_the_check_itself_can_fail(client):
 
     with pytest.raises(AssertionError):
         check(spec, Fake, "/api/v1/cases", "post")
+
+
+def test_case_id_patterns(client):
+    """Receipts carry new ids only; a case's status may carry either form, as stored."""
+    schemas = spec_of(client)["components"]["schemas"]
+    receipt = re.compile(schemas["CaseReceipt"]["properties"]["case_id"]["pattern"])
+    stored = re.compile(schemas["CaseStatus"]["properties"]["case_id"]["pattern"])
+    new, old = submit(client, media_record(1))["case_id"], "A1b2C3d4E5f6G7h8I9j0-_"
+    assert receipt.search(new) and stored.search(new) and stored.search(old)
+    for wrong in (old, new.lower(), new.replace("-", ""), new[:-1] + "U"):
+        assert not receipt.search(wrong)
+    assert not stored.search(new.lower()) and not stored.search(old + "x")

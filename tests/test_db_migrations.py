@@ -4,6 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from backend import storage
 from backend.models import db
 
 
@@ -28,6 +29,42 @@ def test_downgrade_removes_everything(app_factory):
         flask_migrate.upgrade()
         flask_migrate.downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+
+def partner_columns():
+    return {c["name"] for c in inspect(db.engine).get_columns("partner")}
+
+
+def test_partner_public_upgrades_and_downgrades_with_data(app_factory):
+    """0002 adds partner.public (false for existing partners) and takes it away again, keeping
+    the rows, also a partner that feedback refers to (SQLite rebuilds the table to drop a column)."""
+    app = app_factory()
+    with app.app_context():
+        db.drop_all()
+        flask_migrate.upgrade(revision="0001")
+        assert "public" not in partner_columns()
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO partner (id, name, token_hash, created) "
+                              "VALUES (1, 'ExampleTube', :h, '2026-01-02')"), {"h": "a" * 64})
+            conn.execute(text("INSERT INTO feed_entry (id, type, value, media, status, not_violating, updated, seq) "
+                              "VALUES (1, 'md5', :v, 'image', 'active', 0, '2026-01-02', 1)"), {"v": "0" * 32})
+            conn.execute(text("INSERT INTO feedback (partner_id, entry_id, outcome, updated) "
+                              "VALUES (1, 1, 'removed', '2026-01-02')"))
+        flask_migrate.upgrade()
+        assert "public" in partner_columns()
+        assert storage.public_platforms() == []
+        assert [p.public for p in storage.partners()] == [False]
+        assert storage.set_partner_public("ExampleTube", True)
+        assert storage.public_platforms() == ["ExampleTube"]
+        db.session.remove()
+
+        flask_migrate.downgrade(revision="0001")
+        assert "public" not in partner_columns()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT id, name FROM partner")).all() == [(1, "ExampleTube")]
+            assert conn.execute(text("SELECT partner_id, outcome FROM feedback")).all() == [(1, "removed")]
+        flask_migrate.upgrade()
+        assert [(p.name, p.public) for p in storage.partners()] == [("ExampleTube", False)]
 
 
 def test_the_app_works_on_a_migrated_database(app_factory):

@@ -1,4 +1,4 @@
-"""`takeback partners add | list | revoke` and `takeback db upgrade`, on the test's database."""
+"""`takeback partners add | list | publish | unpublish | revoke` and `takeback db upgrade`, on the test's database."""
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect
@@ -59,6 +59,51 @@ def test_list_and_revoke(app, takeback):
     assert "\trevoked " in takeback("partners", "list").stdout.splitlines()[0]
     assert takeback("partners", "revoke", "ExampleTube").exit_code != 0
     assert takeback("partners", "revoke", "Nobody").exit_code != 0
+
+
+def platforms(app):
+    return [p["name"] for p in app.test_client().get("/api/v1/platforms").get_json()["platforms"]]
+
+
+def test_list_says_public_or_private(takeback):
+    assert takeback("partners", "add", "ExampleTube", "--public").exit_code == 0
+    assert takeback("partners", "add", "OtherSite").exit_code == 0
+    lines = [line.split("\t") for line in takeback("partners", "list").stdout.splitlines()]
+    assert [(line[0], line[2], line[3]) for line in lines] == [("ExampleTube", "public", "active"),
+                                                               ("OtherSite", "private", "active")]
+
+
+def test_publish_and_unpublish(app, takeback):
+    assert takeback("partners", "add", "ExampleTube").exit_code == 0
+    assert platforms(app) == []
+    published = takeback("partners", "publish", "ExampleTube")
+    assert published.exit_code == 0, published.output
+    assert platforms(app) == ["ExampleTube"]
+    assert takeback("partners", "publish", "ExampleTube").exit_code == 0  # twice is harmless
+    assert "\tpublic\t" in takeback("partners", "list").stdout
+    unpublished = takeback("partners", "unpublish", "ExampleTube")
+    assert unpublished.exit_code == 0, unpublished.output
+    assert platforms(app) == []
+    assert "\tprivate\t" in takeback("partners", "list").stdout
+
+
+def test_publish_unknown_or_revoked_partners_is_refused(app, takeback):
+    for command in ("publish", "unpublish"):
+        result = takeback("partners", command, "Nobody")
+        assert result.exit_code != 0 and "no partner named 'Nobody'" in result.output
+    assert takeback("partners", "add", "ExampleTube").exit_code == 0
+    assert takeback("partners", "revoke", "ExampleTube").exit_code == 0
+    result = takeback("partners", "publish", "ExampleTube")
+    assert result.exit_code != 0 and "revoked" in result.output
+    assert "\tprivate\t" in takeback("partners", "list").stdout
+    assert takeback("partners", "unpublish", "ExampleTube").exit_code == 0
+
+
+def test_a_revoked_public_partner_leaves_the_list(app, takeback):
+    assert takeback("partners", "add", "ExampleTube", "--public").exit_code == 0
+    assert platforms(app) == ["ExampleTube"]
+    assert takeback("partners", "revoke", "ExampleTube").exit_code == 0
+    assert platforms(app) == []
 
 
 def test_db_upgrade_creates_the_schema(app, takeback):

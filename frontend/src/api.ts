@@ -1,4 +1,4 @@
-// The only three requests the app makes besides its own files.
+// The only four requests the app makes besides its own files.
 import type { MediaRecord } from "./protocol";
 
 /** Every call made through here this session, for the "What was sent" screen. Logged before
@@ -15,9 +15,12 @@ export interface CaseItem {
 export interface Receipt { case_id: string; pin: string; created: string; items: CaseItem[] }
 export interface CaseStatus { case_id: string; created: string; items: CaseItem[] }
 
+export interface Platform { name: string }
+
 export type ApiProblem = "not_found" | "rate" | "offline" | "server";
 export class ApiError extends Error {
-  constructor(readonly problem: ApiProblem) {
+  /** `retryAfter`: seconds to wait, from a 429's Retry-After header. */
+  constructor(readonly problem: ApiProblem, readonly retryAfter = 0) {
     super(problem);
   }
 }
@@ -27,27 +30,29 @@ const base: RequestInit = { credentials: "omit", cache: "no-store", referrerPoli
 async function call<T>(url: string, init: RequestInit): Promise<T> {
   let response: Response;
   const body = typeof init.body === "string" ? init.body : "";
-  sentLog.push({ method: init.method!, path: url, bytes: new TextEncoder().encode(body).length, at: performance.now() });
+  sentLog.push({ method: init.method!, path: url, bytes: bytes(body), at: performance.now() });
   try {
     response = await fetch(url, { ...base, ...init });
   } catch {
     throw new ApiError("offline");
   }
   if (response.status === 404) throw new ApiError("not_found");
-  if (response.status === 429) throw new ApiError("rate");
+  if (response.status === 429) throw new ApiError("rate", Number(response.headers.get("Retry-After")) || 60);
   if (!response.ok) throw new ApiError("server");
   return (await response.json()) as T;
 }
 
 /** The body is the exact text shown on the review screen: one hash per line, readable, and
  * about half the bytes of indenting every field (a photo carries ~66 hashes). */
+export const recordText = (r: MediaRecord) =>
+  `  {"media": ${JSON.stringify(r.media)}, "hashes": [\n` + r.hashes.map((h) => "    " + JSON.stringify(h)).join(",\n") + "\n  ]}";
+
 export function submitBody(records: MediaRecord[]): string {
-  const items = records.map(
-    (r) => `  {"media": ${JSON.stringify(r.media)}, "hashes": [\n` +
-      r.hashes.map((h) => "    " + JSON.stringify(h)).join(",\n") + "\n  ]}",
-  );
-  return `{"items": [\n${items.join(",\n")}\n]}`;
+  return `{"items": [\n${records.map(recordText).join(",\n")}\n]}`;
 }
+
+/** The bytes a text takes on the wire (UTF-8). */
+export const bytes = (text: string) => new TextEncoder().encode(text).length;
 
 export const submit = (body: string) =>
   call<Receipt>("/api/v1/cases", { method: "POST", headers: { "Content-Type": "application/json" }, body });
@@ -63,3 +68,7 @@ export const withdraw = (id: string, pin: string, items?: number[]) =>
     headers: { "X-Case-PIN": pin, "Content-Type": "application/json" },
     body: JSON.stringify(items ? { items } : {}),
   });
+
+/** The platforms the operator lists as taking part (public, cacheable). */
+export const platforms = () =>
+  call<{ platforms: Platform[] }>("/api/v1/platforms", { method: "GET", cache: "default" }).then((r) => r.platforms);

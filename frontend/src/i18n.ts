@@ -1,212 +1,91 @@
-// English and Spanish. The language comes from the browser and can be switched on any screen.
-export type Lang = "en" | "es";
+// Ten languages. English is built into the page; each other language is a small chunk of its
+// own (locales/<code>.json), fetched from this server only when chosen, so the cold download
+// holds one language. The help screen's texts (locales/help/<code>.json) are a chunk of their
+// own per language too, fetched when help is opened. The choice comes from the browser and is
+// remembered for this tab only.
+import en from "./locales/en.json";
 
-const en = {
-  brand: "Takeback",
-  exit: "Quick exit",
-  switchTo: "Español",
-  back: "Back",
-  "intro.title": "Stop your photos spreading, without sending them",
-  "intro.lead": "This page makes a fingerprint (a “hash”) of each photo, here on your phone. The photos themselves never leave your phone.",
-  "intro.what.h": "What is sent",
-  "intro.what.p": "Only hashes: codes made of letters and numbers, like this one for one photo:",
-  "intro.what.note": "No photo, file name, name, e-mail, phone number or location is sent.",
-  "intro.who.h": "Who receives it",
-  "intro.who.p": "The Takeback service, and the platforms that work with it. They compare the hashes with what people upload and remove copies that match.",
-  "intro.account.h": "No account needed",
-  "intro.account.p": "You do not give your name or an e-mail. You get a case number and a PIN, so you can check or withdraw later.",
-  "intro.start": "Choose photos or videos",
-  "intro.have": "I already have a case",
-  "worker.loading": "Getting ready on this phone…",
-  "worker.ready": "Ready. Nothing has been sent.",
-  "worker.failed": "This browser could not start the hashing. Try an up-to-date browser.",
-  "pick.title": "Choose photos or videos",
-  "pick.lead": "Pick one or more photos or videos. Each is turned into hashes on this phone.",
-  "pick.button": "Choose photos or videos",
-  "pick.more": "Add more",
-  "pick.cancel": "Stop hashing this video",
-  "pick.review": "Review what will be sent",
-  "pick.count": "{done} of {total} files ready.",
-  "file.frame": "Frame {n} of {total}…",
-  "file.cancelled": "Stopped. Nothing from this video will be sent.",
-  "file.video_undecodable": "This browser cannot play this video, so it cannot make hashes of it. It was skipped; the others go on. iPhone videos are often HEVC (H.265), which some browsers cannot open. Try another browser (such as Safari on iPhone), or share or export the video to save a more compatible copy. On iPhone, Settings > Camera > Formats > Most Compatible records new videos that work.",
-  "file.waiting": "Waiting",
-  "file.decoding": "Opening the photo…",
-  "file.hashing": "Making hashes…",
-  "file.done": "Hashes ready",
-  "file.removed": "Removed",
-  "file.empty": "This file is empty. Choose the photo again.",
-  "file.undecodable": "This file cannot be opened as a photo on this phone. It was skipped; the others go on.",
-  "file.too_small": "This picture is too small to make a hash from (it needs at least 5 × 5 pixels).",
-  "file.too_large": "This picture is too large for this phone to process.",
-  "file.not_hashable": "A hash could not be made from this picture.",
-  "file.internal": "Something went wrong while hashing this photo. Try again.",
-  "review.title": "Check what will be sent",
-  "review.lead": "This is exactly what will be sent, one entry per photo. The pictures and names are shown only to you; they stay on this phone.",
-  "review.whole": "Show the whole message",
-  "review.remove": "Remove",
-  "review.removeLabel": "Remove photo {n}",
-  "review.thumb": "Photo {n} (stays on this phone)",
-  "review.item": "Photo {n}",
-  "review.send": "Send the hashes",
-  "review.change": "Add or change photos",
-  "review.sending": "Sending…",
-  "review.empty": "No photos left to send.",
-  "receipt.title": "Sent. Keep this receipt",
-  "receipt.case": "Case number",
-  "receipt.pin": "PIN",
-  "receipt.date": "Date",
-  "receipt.warning": "Save the PIN now. It cannot be recovered: nobody, not even Takeback, can see it or reset it. Without it you cannot check or withdraw this case.",
-  "receipt.copy": "Copy case number and PIN",
-  "receipt.download": "Download as a text file",
-  "receipt.copied": "Copied.",
-  "receipt.copyFailed": "Could not copy. Write the case number and PIN down.",
-  "receipt.check": "Check status or withdraw",
-  "receipt.done": "Done",
-  "receipt.text": "Takeback receipt\nCase number: {case}\nPIN: {pin}\nDate: {date}\n\nKeep this safe. The PIN cannot be recovered.\n",
-  "status.title": "Check or withdraw a case",
-  "status.case": "Case number",
-  "status.pin": "PIN",
-  "status.check": "Check status",
-  "status.checking": "Checking…",
-  "status.caseTitle": "Case {case}, sent {date}",
-  "status.item": "Photo {n}: {status}",
-  "status.active": "active (platforms look for it)",
-  "status.withdrawn": "withdrawn",
-  "status.reports": "Matches reported: {matched}; removed: {removed}; not removed: {not_removed}.",
-  "status.withdrawOne": "Withdraw photo {n}",
-  "status.withdrawAll": "Withdraw everything",
-  "status.confirmAll": "Withdraw every photo in this case? Platforms will stop looking for them.",
-  "status.confirmOne": "Withdraw photo {n}? Platforms will stop looking for it.",
-  "status.confirmYes": "Yes, withdraw",
-  "status.confirmNo": "Cancel",
-  "status.withdrawDone": "Withdrawn.",
-  "status.missing": "Enter the case number and the PIN.",
-  "error.not_found": "No case with that number and PIN. Check both and try again.",
-  "error.rate": "Too many tries. Wait a few minutes, then try again.",
-  "error.offline": "No connection. Nothing was sent. Your hashes stay on this page: try again when you are online.",
-  "error.server": "The service could not take this right now. Nothing was lost here: try again later.",
-  "sent.title": "What this page has sent",
-  "sent.lead": "Every request this page has made since you opened it. Photos and videos are never sent.",
-  "sent.method": "Method",
-  "sent.path": "Address",
-  "sent.bytes": "Bytes sent",
-  "sent.total": "{n} requests; {bytes} bytes sent.",
-  "sent.note": "A GET only downloads this app's files. The hashing helper and the offline copy also download files from this site (not listed).",
-};
-export type Key = keyof typeof en;
+type AppKey = keyof typeof en;
+type HelpKey = keyof typeof import("./locales/help/en.json"); // a type only: not in the bundle
+export type Key = AppKey | HelpKey;
+type Table = Record<string, string>;
 
-const es: Record<Key, string> = {
-  brand: "Takeback",
-  exit: "Salida rápida",
-  switchTo: "English",
-  back: "Atrás",
-  "intro.title": "Frena la difusión de tus fotos, sin enviarlas",
-  "intro.lead": "Esta página crea una huella (un “hash”) de cada foto, aquí en tu teléfono. Las fotos nunca salen de tu teléfono.",
-  "intro.what.h": "Qué se envía",
-  "intro.what.p": "Solo hashes: códigos de letras y números, como este de una foto:",
-  "intro.what.note": "No se envía ninguna foto, nombre de archivo, nombre, correo, teléfono ni ubicación.",
-  "intro.who.h": "Quién lo recibe",
-  "intro.who.p": "El servicio Takeback y las plataformas que colaboran con él. Comparan los hashes con lo que la gente sube y eliminan las copias que coinciden.",
-  "intro.account.h": "No necesitas cuenta",
-  "intro.account.p": "No das tu nombre ni un correo. Recibes un número de caso y un PIN para consultar o retirar más tarde.",
-  "intro.start": "Elegir fotos o vídeos",
-  "intro.have": "Ya tengo un caso",
-  "worker.loading": "Preparando en este teléfono…",
-  "worker.ready": "Listo. No se ha enviado nada.",
-  "worker.failed": "Este navegador no pudo iniciar el cálculo. Prueba con un navegador actualizado.",
-  "pick.title": "Elegir fotos o vídeos",
-  "pick.lead": "Elige una o varias fotos o vídeos. Cada uno se convierte en hashes en este teléfono.",
-  "pick.button": "Elegir fotos o vídeos",
-  "pick.more": "Añadir más",
-  "pick.cancel": "Detener este vídeo",
-  "pick.review": "Revisar lo que se enviará",
-  "pick.count": "{done} de {total} archivos listos.",
-  "file.frame": "Fotograma {n} de {total}…",
-  "file.cancelled": "Detenido. No se enviará nada de este vídeo.",
-  "file.video_undecodable": "Este navegador no puede reproducir este vídeo, así que no puede crear sus hashes. Se ha omitido; los demás siguen. Los vídeos de iPhone suelen estar en HEVC (H.265), que algunos navegadores no abren. Prueba con otro navegador (como Safari en iPhone), o comparte o exporta el vídeo para guardar una copia más compatible. En iPhone, Ajustes > Cámara > Formatos > Más compatible graba los vídeos nuevos en un formato que funciona.",
-  "file.waiting": "En espera",
-  "file.decoding": "Abriendo la foto…",
-  "file.hashing": "Creando hashes…",
-  "file.done": "Hashes listos",
-  "file.removed": "Quitada",
-  "file.empty": "Este archivo está vacío. Vuelve a elegir la foto.",
-  "file.undecodable": "Este archivo no se puede abrir como foto en este teléfono. Se ha omitido; las demás siguen.",
-  "file.too_small": "Esta imagen es demasiado pequeña para crear un hash (necesita al menos 5 × 5 píxeles).",
-  "file.too_large": "Esta imagen es demasiado grande para este teléfono.",
-  "file.not_hashable": "No se pudo crear un hash de esta imagen.",
-  "file.internal": "Algo salió mal al procesar esta foto. Inténtalo de nuevo.",
-  "review.title": "Revisa lo que se enviará",
-  "review.lead": "Esto es exactamente lo que se enviará, una entrada por foto. Las imágenes y los nombres solo los ves tú; se quedan en este teléfono.",
-  "review.whole": "Ver el mensaje completo",
-  "review.remove": "Quitar",
-  "review.removeLabel": "Quitar la foto {n}",
-  "review.thumb": "Foto {n} (se queda en este teléfono)",
-  "review.item": "Foto {n}",
-  "review.send": "Enviar los hashes",
-  "review.change": "Añadir o cambiar fotos",
-  "review.sending": "Enviando…",
-  "review.empty": "No quedan fotos para enviar.",
-  "receipt.title": "Enviado. Guarda este comprobante",
-  "receipt.case": "Número de caso",
-  "receipt.pin": "PIN",
-  "receipt.date": "Fecha",
-  "receipt.warning": "Guarda el PIN ahora. No se puede recuperar: nadie, ni siquiera Takeback, puede verlo ni cambiarlo. Sin él no podrás consultar ni retirar este caso.",
-  "receipt.copy": "Copiar número de caso y PIN",
-  "receipt.download": "Descargar como archivo de texto",
-  "receipt.copied": "Copiado.",
-  "receipt.copyFailed": "No se pudo copiar. Apunta el número de caso y el PIN.",
-  "receipt.check": "Consultar o retirar",
-  "receipt.done": "Terminar",
-  "receipt.text": "Comprobante de Takeback\nNúmero de caso: {case}\nPIN: {pin}\nFecha: {date}\n\nGuárdalo en un lugar seguro. El PIN no se puede recuperar.\n",
-  "status.title": "Consultar o retirar un caso",
-  "status.case": "Número de caso",
-  "status.pin": "PIN",
-  "status.check": "Consultar",
-  "status.checking": "Consultando…",
-  "status.caseTitle": "Caso {case}, enviado el {date}",
-  "status.item": "Foto {n}: {status}",
-  "status.active": "activa (las plataformas la buscan)",
-  "status.withdrawn": "retirada",
-  "status.reports": "Coincidencias: {matched}; eliminadas: {removed}; no eliminadas: {not_removed}.",
-  "status.withdrawOne": "Retirar la foto {n}",
-  "status.withdrawAll": "Retirar todo",
-  "status.confirmAll": "¿Retirar todas las fotos de este caso? Las plataformas dejarán de buscarlas.",
-  "status.confirmOne": "¿Retirar la foto {n}? Las plataformas dejarán de buscarla.",
-  "status.confirmYes": "Sí, retirar",
-  "status.confirmNo": "Cancelar",
-  "status.withdrawDone": "Retirado.",
-  "status.missing": "Escribe el número de caso y el PIN.",
-  "error.not_found": "No hay ningún caso con ese número y PIN. Revisa ambos e inténtalo de nuevo.",
-  "error.rate": "Demasiados intentos. Espera unos minutos y vuelve a intentarlo.",
-  "error.offline": "Sin conexión. No se ha enviado nada. Tus hashes siguen en esta página: inténtalo cuando tengas conexión.",
-  "error.server": "El servicio no puede recibirlo ahora. Aquí no se ha perdido nada: inténtalo más tarde.",
-  "sent.title": "Qué ha enviado esta página",
-  "sent.lead": "Cada petición que esta página ha hecho desde que la abriste. Las fotos y los vídeos nunca se envían.",
-  "sent.method": "Método",
-  "sent.path": "Dirección",
-  "sent.bytes": "Bytes enviados",
-  "sent.total": "{n} peticiones; {bytes} bytes enviados.",
-  "sent.note": "Un GET solo descarga archivos de esta aplicación. El módulo de cálculo y la copia sin conexión también descargan archivos de este sitio (no aparecen).",
+/** Language codes in the order the switcher lists them; "ar" is written right to left. */
+export const LANGS = ["en", "es", "fr", "pt-BR", "de", "it", "pl", "ar", "hi", "uk"] as const;
+export type Lang = (typeof LANGS)[number];
+const RTL: ReadonlySet<Lang> = new Set(["ar"]);
+
+// Each language's own name, for the switcher before its table is loaded.
+export const NAMES: Record<Lang, string> = {
+  en: "English", es: "Español", fr: "Français", "pt-BR": "Português (Brasil)", de: "Deutsch",
+  it: "Italiano", pl: "Polski", ar: "العربية", hi: "हिन्दी", uk: "Українська",
 };
 
-const tables: Record<Lang, Record<Key, string>> = { en, es };
+const loaders = import.meta.glob<{ default: Table }>(["./locales/*.json", "!./locales/en.json"]);
+const helpLoaders = import.meta.glob<{ default: Table }>("./locales/help/*.json");
+const tables: Partial<Record<Lang, Table>> = { en };
+const helpTables: Partial<Record<Lang, Table>> = {};
+const STORE = "takeback.lang";
 
+/** The first of the browser's languages that the app has (pt-PT reads pt-BR), else English. */
 export function browserLang(languages: readonly string[]): Lang {
   for (const tag of languages) {
-    const base = tag.toLowerCase().split("-")[0];
-    if (base === "es") return "es";
-    if (base === "en") return "en";
+    const lower = tag.toLowerCase();
+    const exact = LANGS.find((l) => l.toLowerCase() === lower);
+    if (exact) return exact;
+    const base = LANGS.find((l) => l.split("-")[0] === lower.split("-")[0]);
+    if (base) return base;
   }
   return "en";
 }
 
 let current: Lang = "en";
 export const lang = () => current;
-export const setLang = (l: Lang) => { current = l; };
+export const dir = (l: Lang = current) => (RTL.has(l) ? "rtl" : "ltr");
 
-export function t(key: Key, vars: Record<string, string | number> = {}): string {
-  return tables[current][key].replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? ""));
+/** Loads the language's table (once) and makes it current; a choice of the person's is
+ * remembered for this tab (a reload keeps it, a new tab follows the browser again). */
+export async function setLang(l: Lang, remember = false): Promise<void> {
+  if (!tables[l]) tables[l] = (await loaders[`./locales/${l}.json`]()).default;
+  current = l;
+  if (!remember) return;
+  try { sessionStorage.setItem(STORE, l); } catch { /* storage off: the choice lasts this page */ }
 }
 
-export const isKey = (k: string): k is Key => k in en;
+/** The language this tab chose before, else the browser's. */
+export function initialLang(): Lang {
+  let saved: string | null = null;
+  try { saved = sessionStorage.getItem(STORE); } catch { /* storage off */ }
+  if (saved && (LANGS as readonly string[]).includes(saved)) return saved as Lang;
+  return browserLang(navigator.languages?.length ? navigator.languages : [navigator.language]);
+}
+
+/** Loads the help texts of the current language, once (tests/test_locales.py sees that every
+ * language has every key, so no other language's are needed). */
+export async function loadHelp(): Promise<void> {
+  const l = current;
+  if (!helpTables[l]) helpTables[l] = (await helpLoaders[`./locales/help/${l}.json`]()).default;
+}
+
+export function t(key: Key, vars: Record<string, string | number> = {}): string {
+  const text = tables[current]?.[key] ?? helpTables[current]?.[key] ?? (en as Table)[key] ?? helpTables.en?.[key] ?? "";
+  return text.replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? ""));
+}
+
+export const isKey = (k: string): k is Key => k in en || (k.startsWith("help.") || k.startsWith("faq."));
+
+/** Numbers and sizes in the current language's digits and separators. */
+export const num = (n: number) => new Intl.NumberFormat(current).format(n);
+export const size = (bytes: number) =>
+  bytes < 1000
+    ? new Intl.NumberFormat(current, { style: "unit", unit: "byte", unitDisplay: "short" }).format(bytes)
+    : new Intl.NumberFormat(current, { style: "unit", unit: "kilobyte", unitDisplay: "short", maximumFractionDigits: 1 }).format(bytes / 1000);
+/** "in 15 minutes", in the current language. */
+export const inTime = (seconds: number) => {
+  const rtf = new Intl.RelativeTimeFormat(current, { numeric: "auto" });
+  return seconds < 90 ? rtf.format(Math.max(1, Math.ceil(seconds)), "second") : rtf.format(Math.ceil(seconds / 60), "minute");
+};
+export const date = (iso: string) => {
+  const d = new Date(iso + (iso.length === 10 ? "T12:00:00" : ""));
+  return isNaN(d.getTime()) ? iso : new Intl.DateTimeFormat(current, { dateStyle: "long" }).format(d);
+};

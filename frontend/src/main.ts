@@ -1,14 +1,23 @@
-// The page: screens, decoding, the worker, the API. No framework: a few small render functions.
+// The page: screens, history, the receipt, help, language. No framework: small render functions.
+// Hashing lives in pipeline.ts (page decoding + worker), device storage in store.ts.
 import "./style.css";
 import {
-  ApiError, type CaseStatus, type Receipt, type Sent, sentLog, status as getStatus, submit, submitBody, withdraw,
+  ApiError, bytes, type CaseStatus, recordText, type Sent, sentLog, status as getStatus, submit, submitBody, withdraw,
 } from "./api";
-import { decode, DecodeError } from "./decode";
-import { browserLang, isKey, lang, setLang, t, type Key } from "./i18n";
-import type { FromWorker, MediaRecord, ToWorker } from "./protocol";
-import { isVideo, VideoFrames } from "./video";
+import { codeNodes, written } from "./codes";
+import {
+  date, dir, initialLang, inTime, isKey, LANGS, lang, type Lang, loadHelp, NAMES, num, setLang, size, t, type Key,
+} from "./i18n";
+import { add, cancelVideo, hooks, type Item, items, restore, stopWorker, workerState } from "./pipeline";
+import type { MediaRecord } from "./protocol";
+import { dropPending, loadPending, loadReceipt, savePending, saveReceipt, type StoredReceipt, wipe } from "./store";
+
+// The help screen's code, like its words, is fetched when help is first opened.
+const help = () => import("./help");
+const renderHelp = () => help().then((h) => h.renderHelp()).catch(() => {});
 
 const NEUTRAL_SITE = "https://www.google.com/search?q=weather+tomorrow";
+const MAX_ITEMS = 100; // the server's MAX_ITEMS_PER_CASE
 const EXAMPLE: MediaRecord = {
   media: "image",
   hashes: [
@@ -27,94 +36,91 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
 };
 
 // ---------------------------------------------------------------- state
-type FileState = "waiting" | "decoding" | "hashing" | "done" | "error";
-interface Item {
-  job: number;
-  name: string;
-  file: File | null; // dropped once hashed
-  state: FileState;
-  fraction: number;
-  problem?: Key;
-  record?: MediaRecord;
-  thumbnail?: HTMLCanvasElement;
-  removed: boolean;
-  video?: boolean;
-  frames?: [number, number]; // a video's frames hashed, of how many
-  times?: number[]; // the times of the frames a video kept (page only)
-  cancelled?: boolean;
-  ms?: number; // decode + hash time, shown to nobody; read by make bench-web
-  seekMs?: number; // a video's time spent seeking and drawing frames; read by make bench-video
-}
-const items: Item[] = [];
-let nextJob = 1;
-let workerState: "loading" | "ready" | "failed" = "loading";
-let receipt: Receipt | null = null;
+let receipt: StoredReceipt | null = loadReceipt();
 let caseShown: CaseStatus | null = null;
 let pendingConfirm: number[] | null | undefined; // undefined: nothing to confirm; null: withdraw all
+let leaveTo: "back" | "done" | null = null; // the receipt's "have you saved it?" question is open
+let justOnline = false;
+let exiting = false;
+let loadDepth = 0; // the history entry this page was loaded in (0: the app's first)
 
-// ---------------------------------------------------------------- worker
-const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: "takeback-hashing" });
-const listeners = new Map<number, (m: FromWorker) => void>(); // by job: its worker's answers
-worker.onmessage = (event: MessageEvent<FromWorker>) => {
-  const m = event.data;
-  if (m.type === "ready") {
-    workerState = "ready";
-    document.documentElement.dataset.worker = "ready";
-    document.documentElement.dataset.workerMs = String(m.ms);
-    document.documentElement.dataset.workerPhases = JSON.stringify(m.phases);
-    document.documentElement.dataset.readyAt = String(Math.round(performance.now()));
-    renderWorkerStatus();
-    registerServiceWorker();
-  } else if (m.type === "failed") {
-    workerState = "failed";
-    document.documentElement.dataset.worker = "failed";
-    renderWorkerStatus();
-  } else if (m.type === "progress") {
-    const item = items.find((i) => i.job === m.job);
-    if (item) { item.fraction = item.video ? 0.9 + 0.1 * m.fraction : 0.5 + 0.5 * m.fraction; renderFiles(); }
-  } else {
-    listeners.get(m.job)?.(m);
-  }
-};
-
-worker.onerror = () => {
-  // The worker script itself could not run (a very old browser, a blocked script).
-  workerState = "failed";
-  document.documentElement.dataset.worker = "failed";
-  renderWorkerStatus();
-  for (const [job, resolve] of listeners) resolve({ type: "error", job, code: "internal", detail: "worker failed" });
-};
-
-function registerServiceWorker() {
-  // After the worker is ready, so the service worker's copies come from the HTTP cache.
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+/** Status lines are kept as keys and variables made on demand, not text, so that a language
+ * switch rewrites them (numbers and waiting times included). */
+type Vars = () => Record<string, string | number>;
+const said = new Map<string, [Key, Vars] | null>();
+function say(id: string, key: Key | null, vars: Vars = () => ({})) {
+  said.set(id, key ? [key, vars] : null);
+  $(id).textContent = key ? t(key, vars()) : "";
 }
+const live = () => items.filter((i) => !i.removed && !i.sent);
+const ready = () => live().filter((i) => i.state === "done");
+const busy = () => live().some((i) => i.state === "waiting" || i.state === "decoding" || i.state === "hashing");
+/** "Photo 2" or "Video 3": items are numbered in the order sent, as the case's status lists them. */
+const itemName = (media: string, n: number) => t(media === "video" ? "media.video" : "media.image", { n });
 
-// ---------------------------------------------------------------- screens
-type Screen = "intro" | "pick" | "review" | "receipt" | "status" | "sent";
+// ---------------------------------------------------------------- screens and history
+// Each screen is a history entry: the phone's Back goes to the previous screen, and a reload
+// comes back to the same one (the receipt and unsent hashes are kept, see store.ts).
+type Screen = "intro" | "pick" | "review" | "receipt" | "status" | "help" | "sent";
+const SCREENS: readonly Screen[] = ["intro", "pick", "review", "receipt", "status", "help", "sent"];
 let screen: Screen = "intro";
-function show(next: Screen, focus = true) {
+
+const depth = (): number => history.state?.depth ?? 0; // entries of this app before this one
+
+async function show(next: Screen, how: "push" | "replace" | "none" = "push", focus = true) {
+  if (next === "receipt" && !receipt) next = "intro";
+  if (next === "help") await loadHelp().catch(() => {}); // not reachable: the words stay empty
+  if (exiting) return;
+  if (how === "push" && next !== screen) history.pushState({ screen: next, depth: depth() + 1 }, "");
+  else if (how !== "none") history.replaceState({ screen: next, depth: depth() }, "");
   screen = next;
   for (const s of document.querySelectorAll<HTMLElement>(".screen")) s.hidden = s.id !== "screen-" + next;
   $("to-sent").hidden = next === "sent";
   document.documentElement.dataset.screen = next;
   render();
+  if (next === "help") void renderHelp();
   if (focus) {
     $(`${next}-h`).focus();
     window.scrollTo(0, 0);
   }
 }
 
+window.addEventListener("popstate", (event) => {
+  if (exiting) return;
+  const target = (event.state?.screen as Screen | undefined) ?? "intro";
+  if (screen === "receipt" && receipt && !receipt.saved && !["status", "help", "sent"].includes(target)) {
+    // Back would leave a receipt that may not be saved yet: stay, and ask.
+    history.pushState({ screen: "receipt", depth: depth() + 1 }, "");
+    askLeave("back");
+    return;
+  }
+  if (screen === "receipt" && receipt?.saved && !["status", "help", "sent"].includes(target)) forgetReceipt();
+  show(SCREENS.includes(target) ? target : "intro", "none");
+});
+
+// Leaving the page (reload, closing the tab, another site) asks first while something would be
+// lost or is not saved yet. Browsers show their own words; the receipt and hashes are kept anyway.
+window.addEventListener("beforeunload", (event) => {
+  if (exiting) return;
+  if ((receipt && !receipt.saved) || ready().length || busy()) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+});
+
+// ---------------------------------------------------------------- rendering
 function applyStatic() {
-  document.documentElement.lang = lang();
+  const root = document.documentElement;
+  root.lang = lang();
+  root.dir = dir();
   for (const node of document.querySelectorAll<HTMLElement>("[data-i18n]")) {
     const key = node.dataset.i18n!;
     if (isKey(key)) node.textContent = t(key);
   }
-  const switcher = $("lang");
-  switcher.textContent = t("switchTo");
-  switcher.lang = lang() === "en" ? "es" : "en";
+  $("lang").setAttribute("aria-label", t("lang.label"));
+  $("exit").setAttribute("aria-label", t("exit.label"));
   $("intro-example").textContent = JSON.stringify(EXAMPLE, null, 2);
+  for (const [id, entry] of said) $(id).textContent = entry ? t(entry[0], entry[1]()) : "";
 }
 
 function render() {
@@ -124,226 +130,98 @@ function render() {
   renderReview();
   renderReceipt();
   renderCase();
-  renderSent();
+  renderPending();
+  if (screen === "sent") renderSent();
 }
 
 function renderWorkerStatus() {
   $("worker-status").textContent =
     workerState === "ready" ? t("worker.ready") : workerState === "failed" ? t("worker.failed") : t("worker.loading");
+  $("worker-status").dataset.state = workerState;
+}
+
+/** Unsent hashes (made offline, or kept from before a reload): offered on the screens that are
+ * not already about sending. Nothing is sent until the person taps "Send now". */
+function renderPending() {
+  const n = ready().length;
+  const box = $("pending");
+  box.hidden = n === 0 || !["intro", "status", "help", "sent"].includes(screen) || busy();
+  if (box.hidden) return;
+  $("pending-count").textContent = t("pending.count", { n: num(n) });
+  const online = navigator.onLine;
+  $("pending-send").hidden = !online;
+  $("pending-note").textContent = !online ? t("pending.offline") : justOnline ? t("pending.online") : "";
 }
 
 // ---------------------------------------------------------------- picking and hashing
+function fileMessage(item: Item): string {
+  if (item.state === "error") return t(item.problem ?? "file.internal");
+  if (item.state === "done") return t("file.done");
+  if (workerState === "loading") return t("file.preparing"); // Pyodide is still starting
+  if (item.frames) return t("file.frame", { n: num(item.frames[0]), total: num(item.frames[1]) });
+  if (item.state === "decoding") return t(item.video ? "file.decoding.video" : "file.decoding.image");
+  if (item.state === "hashing") return t("file.hashing");
+  return t("file.waiting");
+}
+
 function renderFiles() {
-  const list = $("file-list");
-  list.replaceChildren(
-    ...items.filter((i) => !i.removed).map((item) => {
+  const shown = live();
+  let n = 0;
+  $("file-list").replaceChildren(
+    ...shown.map((item) => {
       const li = el("li", "file");
       li.dataset.state = item.state;
       li.dataset.name = item.name;
       if (item.ms !== undefined) li.dataset.ms = String(item.ms);
       if (item.seekMs !== undefined) li.dataset.seekMs = String(item.seekMs);
-      li.append(el("span", "name", item.name));
-      const stateKey: Key = item.state === "error" ? item.problem ?? "file.internal" : (`file.${item.state}` as Key);
-      const text = item.frames && item.state !== "done" && item.state !== "error"
-        ? t("file.frame", { n: item.frames[0], total: item.frames[1] }) : t(stateKey);
-      const message = el("span", item.state === "error" ? "message error" : "message", text);
-      li.append(message);
+      const label = item.name || itemName(item.video ? "video" : "image", ++n);
+      li.append(el("span", "name", label));
+      li.append(el("span", item.state === "error" ? "message error" : "message", fileMessage(item)));
       if (item.state === "decoding" || item.state === "hashing") {
         const bar = el("progress");
         bar.max = 1;
         bar.value = item.fraction;
-        bar.setAttribute("aria-label", item.name);
+        bar.setAttribute("aria-label", label);
         li.append(bar);
       }
       return li;
     }),
   );
-  const live = items.filter((i) => !i.removed);
-  const done = live.filter((i) => i.state === "done").length;
-  const busy = live.some((i) => i.state === "waiting" || i.state === "decoding" || i.state === "hashing");
-  $("cancel").hidden = !live.some((i) => i.video && (i.state === "decoding" || i.state === "hashing"));
-  $("pick-status").textContent = live.length ? t("pick.count", { done, total: live.length }) : "";
-  ($("to-review") as HTMLButtonElement).disabled = done === 0 || busy;
-  $("files-label").textContent = live.length ? t("pick.more") : t("pick.button");
+  const done = shown.filter((i) => i.state === "done").length;
+  $("cancel").hidden = !shown.some((i) => i.video && (i.state === "decoding" || i.state === "hashing"));
+  // Announced politely: the count, not every progress step.
+  const count = shown.length ? t("pick.count", { done: num(done), total: num(shown.length) }) : "";
+  if ($("pick-status").textContent !== count) $("pick-status").textContent = count;
+  ($("to-review") as HTMLButtonElement).disabled = done === 0 || busy();
+  $("files-label").textContent = shown.length ? t("pick.more") : t("pick.button");
+  renderPending();
 }
 
-// Decoding the next photo on the page overlaps hashing the previous one in the worker; at most
-// one photo waits in the worker's queue, so at most two pixel buffers exist at a time.
-let running = false;
-async function pump() {
-  if (running) return;
-  running = true;
-  try {
-    let previous: Promise<void> = Promise.resolve();
-    for (let item = items.find((i) => i.state === "waiting"); item; item = items.find((i) => i.state === "waiting")) {
-      if (item.video) {
-        await previous;
-        previous = Promise.resolve();
-        await hashVideo(item);
-        continue;
-      }
-      const { hashed } = await decodeAndSend(item);
-      await previous;
-      previous = hashed;
-    }
-    await previous;
-  } finally {
-    running = false;
-    renderFiles();
-  }
-  // Photos picked while the last one was finishing.
-  if (items.some((i) => i.state === "waiting")) void pump();
-}
-
-/** Decodes one photo and hands it to the worker; the promise returned settles when it is hashed. */
-async function decodeAndSend(item: Item): Promise<{ hashed: Promise<void> }> {
-  const file = item.file!;
-  const started = performance.now();
-  item.state = "decoding";
-  renderFiles();
-  let decoded;
-  try {
-    decoded = await decode(file);
-  } catch (e) {
-    item.state = "error";
-    item.problem = e instanceof DecodeError ? (`file.${e.problem}` as Key) : "file.undecodable";
-    item.file = null;
-    renderFiles();
-    return { hashed: Promise.resolve() };
-  }
-  item.state = "hashing";
-  item.fraction = 0.5;
-  item.thumbnail = decoded.thumbnail;
-  renderFiles();
-  const answer = new Promise<FromWorker>((resolve) => {
-    listeners.set(item.job, resolve);
-    const message: ToWorker = {
-      type: "hash", job: item.job, file, width: decoded.width, height: decoded.height, pixels: decoded.pixels,
-    };
-    worker.postMessage(message, [decoded.pixels]);
-  });
-  const hashed = answer.then((m) => {
-    listeners.delete(item.job);
-    item.file = null;
-    item.ms = Math.round(performance.now() - started);
-    if (m.type === "result") {
-      item.state = "done";
-      item.record = m.record;
-    } else {
-      item.state = "error";
-      item.problem = m.type === "error" ? (`file.${m.code}` as Key) : "file.internal";
-    }
-    renderFiles();
-  });
-  return { hashed };
-}
-
-/** A video: the worker names the frame times; each frame is seeked, drawn and sent (at most two
- * waiting in the worker); then the worker reads the file's digests and returns the record.
- * Two <video> elements take turns, so that seeking (decoding from a keyframe, the slow part for
- * videos with few keyframes) runs on both cores and overlaps the hashing. */
-async function hashVideo(item: Item): Promise<void> {
-  const file = item.file!;
-  const started = performance.now();
-  const inbox: FromWorker[] = [];
-  let wake = () => {};
-  listeners.set(item.job, (m) => { inbox.push(m); wake(); });
-  const next = async (): Promise<FromWorker> => {
-    while (!inbox.length) await new Promise<void>((r) => { wake = r; });
-    const m = inbox.shift()!;
-    if (m.type === "error") throw m;
-    return m;
-  };
-  const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
-  item.state = "decoding";
-  renderFiles();
-  const videos: VideoFrames[] = []; // two <video>s seek in turn: one decodes while the other is drawn
-  try {
-    const video = await VideoFrames.open(file);
-    videos.push(video);
-    send({ type: "video", job: item.job, duration: video.duration });
-    const { times } = (await next()) as { times: number[] };
-    if (times.length > 1) videos.push(await VideoFrames.open(file));
-    item.state = "hashing";
-    const grab = (i: number) => {
-      const p = videos[i % videos.length].frame(times[i]);
-      p.catch(() => {}); // awaited in turn below
-      return p;
-    };
-    const grabbed = times.slice(0, videos.length).map((_, i) => grab(i));
-    let acked = 0;
-    let seekMs = 0;
-    for (let i = 0; i < times.length; i++) {
-      if (item.cancelled) throw "cancelled";
-      const t0 = performance.now();
-      const pixels = await grabbed[i];
-      seekMs += performance.now() - t0;
-      if (i === 0) item.thumbnail = video.thumbnail();
-      if (i + videos.length < times.length) grabbed[i + videos.length] = grab(i + videos.length);
-      send({ type: "frame", job: item.job, time: times[i], width: video.width, height: video.height, pixels }, [pixels]);
-      for (; i + 1 - acked >= 2 || (i === times.length - 1 && acked < times.length); acked++) {
-        await next();
-        item.frames = [acked + 1, times.length];
-        item.fraction = (0.9 * (acked + 1)) / times.length;
-        renderFiles();
-        if (item.cancelled) throw "cancelled";
-      }
-    }
-    send({ type: "end", job: item.job, file });
-    const m = (await next()) as FromWorker & { type: "result" };
-    item.record = m.record;
-    item.times = m.times;
-    item.seekMs = Math.round(seekMs);
-    item.state = "done";
-  } catch (e) {
-    send({ type: "drop", job: item.job });
-    if (item.cancelled || e === "cancelled") {
-      item.problem = "file.cancelled";
-    } else if (e instanceof DecodeError) {
-      item.problem = `file.${e.problem}` as Key;
-    } else {
-      const code = (e as { code?: string }).code;
-      item.problem = code ? (`file.${code}` as Key) : "file.internal";
-    }
-    item.state = "error";
-  } finally {
-    for (const video of videos) video.close();
-    listeners.delete(item.job);
-    item.file = null;
-    item.ms = Math.round(performance.now() - started);
-    renderFiles();
-  }
-}
-
-$("cancel").addEventListener("click", () => {
-  const item = items.find((i) => i.video && (i.state === "decoding" || i.state === "hashing"));
-  if (!item) return;
-  item.cancelled = true;
-  // Wakes a wait for the worker at once; the seek under way (if any) ends by itself.
-  listeners.get(item.job)?.({ type: "error", job: item.job, code: "internal", detail: "cancelled" });
-});
+hooks.changed = () => { renderFiles(); renderWorkerStatus(); };
+hooks.ready = () => {
+  render();
+  // After the worker is ready, so the service worker's copies come from the HTTP cache.
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+};
+hooks.done = (item) => { void savePending({ key: item.key, order: item.job, record: item.record! }); };
 
 $("files").addEventListener("change", () => {
   const input = $("files") as HTMLInputElement;
-  for (const file of Array.from(input.files ?? [])) {
-    items.push({ job: nextJob++, name: file.name, file, state: "waiting", fraction: 0, removed: false, video: isVideo(file) });
-  }
+  add(Array.from(input.files ?? []));
   input.value = "";
-  renderFiles();
-  void pump();
 });
+$("cancel").addEventListener("click", cancelVideo);
 
-// ---------------------------------------------------------------- review and submit
-const ready = () => items.filter((i) => i.state === "done" && !i.removed);
-
+// ---------------------------------------------------------------- review and send
 function renderReview() {
-  const list = $("review-list");
   const chosen = ready();
-  list.replaceChildren(
+  $("review-list").replaceChildren(
     ...chosen.map((item, index) => {
       const n = index + 1;
+      const name = itemName(item.record!.media, n);
       const li = el("li", "entry");
       li.dataset.name = item.name;
+      li.dataset.media = item.record!.media;
       if (item.times) li.dataset.times = JSON.stringify(item.times); // a video's frame times, for tests
       const head = el("div", "entry-head");
       if (item.thumbnail) {
@@ -352,91 +230,152 @@ function renderReview() {
         head.append(item.thumbnail);
       }
       const label = el("div", "entry-label");
-      label.append(el("strong", undefined, t("review.item", { n })), el("span", "name", item.name));
+      label.append(el("strong", undefined, name));
+      const text = recordText(item.record!);
+      label.append(el("span", "note", t("review.size", { count: num(item.record!.hashes.length), size: size(bytes(text)) })));
+      if (!item.thumbnail) label.append(el("span", "note", t("review.noThumb")));
       head.append(label);
       const remove = el("button", "secondary small", t("review.remove"));
       remove.type = "button";
-      remove.setAttribute("aria-label", t("review.removeLabel", { n }));
+      remove.setAttribute("aria-label", t("review.removeLabel", { item: name }));
       remove.addEventListener("click", () => {
         item.removed = true;
+        void dropPending(item.key);
         render();
         $("review-h").focus();
       });
       head.append(remove);
+      const details = el("details");
+      details.append(el("summary", undefined, t("review.exact")));
       const pre = el("pre", "json", JSON.stringify(item.record, null, 2));
+      pre.dir = "ltr";
       pre.tabIndex = 0;
-      pre.setAttribute("aria-label", t("review.item", { n }));
-      li.append(head, pre);
+      pre.setAttribute("aria-label", name);
+      details.append(pre);
+      li.append(head, details);
       return li;
     }),
   );
-  $("review-body").textContent = submitBody(chosen.map((i) => i.record!));
-  ($("submit") as HTMLButtonElement).disabled = chosen.length === 0;
-  if (screen === "review" && chosen.length === 0) $("review-status").textContent = t("review.empty");
+  const sending = chosen.slice(0, MAX_ITEMS);
+  const body = submitBody(sending.map((i) => i.record!));
+  $("review-body").textContent = body;
+  $("review-total").textContent = t("review.total", { n: num(sending.length), size: size(bytes(body)) });
+  const button = $("submit") as HTMLButtonElement;
+  button.textContent = chosen.length > MAX_ITEMS ? t("review.sendFirst", { max: num(MAX_ITEMS) }) : t("review.send");
+  button.disabled = chosen.length === 0 || submitting;
+  if (screen === "review" && !submitting) {
+    if (chosen.length === 0) say("review-status", "review.empty");
+    else if (chosen.length > MAX_ITEMS) say("review-status", "review.limit", () => ({ max: num(MAX_ITEMS) }));
+    else if (said.get("review-status")?.[0] === "review.empty" || said.get("review-status")?.[0] === "review.limit") {
+      say("review-status", null);
+    }
+  }
 }
 
+const problemKey = (e: unknown): [Key, Vars] => {
+  if (!(e instanceof ApiError)) return ["error.server", () => ({})];
+  if (e.problem === "rate") {
+    const until = Date.now() + e.retryAfter * 1000; // the real wait, however late it is read
+    return ["error.rate", () => ({ when: inTime(Math.max(1, (until - Date.now()) / 1000)) })];
+  }
+  return [(({ not_found: "error.not_found", offline: "error.offline", server: "error.server" }) as const)[e.problem], () => ({})];
+};
+
 let submitting = false;
-$("submit").addEventListener("click", async () => {
-  const chosen = ready();
+/** Sends the first MAX_ITEMS ready items as one case; the rest stay for another. */
+async function send(statusId: string) {
+  const chosen = ready().slice(0, MAX_ITEMS);
   if (submitting || chosen.length === 0) return;
   submitting = true;
-  const button = $("submit") as HTMLButtonElement;
-  button.disabled = true;
-  $("review-status").textContent = t("review.sending");
+  render();
+  say(statusId, "review.sending");
   try {
-    receipt = await submit(submitBody(chosen.map((i) => i.record!)));
-    $("review-status").textContent = "";
-    show("receipt");
+    const answer = await submit(submitBody(chosen.map((i) => i.record!)));
+    receipt = { ...answer, saved: false };
+    saveReceipt(receipt);
+    for (const item of chosen) {
+      item.sent = true;
+      item.thumbnail = undefined;
+      void dropPending(item.key);
+    }
+    say(statusId, null);
+    justOnline = false;
+    submitting = false;
+    // The review entry becomes the receipt: Back from the receipt never shows sent hashes again.
+    show("receipt", screen === "review" ? "replace" : "push");
   } catch (e) {
-    $("review-status").textContent = t(problemKey(e));
+    say(statusId, ...problemKey(e));
   } finally {
     submitting = false;
-    button.disabled = ready().length === 0;
+    render();
   }
-});
+}
+$("submit").addEventListener("click", () => void send("review-status"));
+$("pending-send").addEventListener("click", () => void send("pending-status"));
+$("pending-review").addEventListener("click", () => show("review"));
 
-const problemKey = (e: unknown): Key =>
-  e instanceof ApiError
-    ? ({ not_found: "error.not_found", rate: "error.rate", offline: "error.offline", server: "error.server" } as const)[e.problem]
-    : "error.server";
+window.addEventListener("online", () => { justOnline = true; renderPending(); });
+window.addEventListener("offline", () => { justOnline = false; renderPending(); });
 
 // ---------------------------------------------------------------- receipt
 function renderReceipt() {
-  $("receipt-case").textContent = receipt?.case_id ?? "";
-  $("receipt-pin").textContent = receipt?.pin ?? "";
-  $("receipt-date").textContent = receipt?.created ?? "";
+  $("receipt-case").replaceChildren(...(receipt ? codeNodes(receipt.case_id, "-") : []));
+  $("receipt-pin").replaceChildren(...(receipt ? codeNodes(receipt.pin, " ") : []));
+  $("receipt-date").textContent = receipt ? date(receipt.created) : "";
+  $("leave").hidden = leaveTo === null;
 }
 const receiptText = () =>
-  receipt ? t("receipt.text", { case: receipt.case_id, pin: receipt.pin, date: receipt.created }) : "";
+  receipt ? t("receipt.text", { case: written(receipt.case_id, "-"), pin: written(receipt.pin, " "), date: receipt.created }) : "";
+
+function askLeave(how: "back" | "done") {
+  leaveTo = how;
+  renderReceipt();
+  $("leave-yes").focus();
+}
+function forgetReceipt() {
+  receipt = null;
+  leaveTo = null;
+  saveReceipt(null);
+}
 
 $("copy").addEventListener("click", async () => {
   try {
     await navigator.clipboard.writeText(receiptText());
-    $("receipt-status").textContent = t("receipt.copied");
+    say("receipt-status", "receipt.copied");
   } catch {
-    $("receipt-status").textContent = t("receipt.copyFailed");
+    say("receipt-status", "receipt.copyFailed");
   }
 });
 $("download").addEventListener("click", () => {
   const url = URL.createObjectURL(new Blob([receiptText()], { type: "text/plain;charset=utf-8" }));
   const a = el("a");
   a.href = url;
-  a.download = `takeback-${receipt?.case_id ?? "receipt"}.txt`;
+  a.download = `takeback-${receipt ? written(receipt.case_id, "-") : "receipt"}.txt`;
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 });
 $("receipt-check").addEventListener("click", () => {
-  ($("case-id") as HTMLInputElement).value = receipt?.case_id ?? "";
-  ($("case-pin") as HTMLInputElement).value = receipt?.pin ?? "";
+  ($("case-id") as HTMLInputElement).value = receipt ? written(receipt.case_id, "-") : "";
+  ($("case-pin") as HTMLInputElement).value = receipt ? written(receipt.pin, " ") : "";
   show("status");
 });
 $("receipt-done").addEventListener("click", () => {
-  receipt = null;
-  items.length = 0;
-  show("intro");
+  if (receipt && !receipt.saved) askLeave("done");
+  else { forgetReceipt(); show("intro"); }
 });
+$("leave-yes").addEventListener("click", () => {
+  const how = leaveTo;
+  if (receipt) { receipt.saved = true; saveReceipt(receipt); }
+  if (how === "back") {
+    history.back(); // the entry before the receipt; popstate forgets the saved receipt
+  } else {
+    forgetReceipt();
+    show("intro");
+  }
+});
+$("leave-no").addEventListener("click", () => { leaveTo = null; renderReceipt(); $("receipt-h").focus(); });
 
 // ---------------------------------------------------------------- status and withdraw
 function credentials(): [string, string] {
@@ -447,16 +386,24 @@ function renderCase() {
   const view = $("case-view");
   view.hidden = !caseShown;
   if (!caseShown) return;
-  $("case-title").textContent = t("status.caseTitle", { case: caseShown.case_id, date: caseShown.created });
+  $("case-title").textContent = t("status.caseTitle", { case: written(caseShown.case_id, "-"), date: date(caseShown.created) });
   $("case-items").replaceChildren(
     ...caseShown.items.map((item) => {
+      const name = itemName(item.media, item.item);
       const li = el("li", "case-item");
       li.dataset.item = String(item.item);
       li.dataset.status = item.status;
-      li.append(el("p", undefined, t("status.item", { n: item.item, status: t(item.status === "active" ? "status.active" : "status.withdrawn") })));
-      if (item.reports) li.append(el("p", "note", t("status.reports", item.reports)));
+      li.append(el("h3", undefined, name));
+      li.append(el("p", undefined, t(item.status === "active" ? "status.active" : "status.withdrawn")));
+      if (item.reports && item.reports.matched) {
+        const r = item.reports;
+        li.append(el("p", "note", [
+          t("status.found", { n: num(r.matched) }), t("status.removed", { n: num(r.removed) }),
+          t("status.leftUp", { n: num(r.not_removed) }),
+        ].join(" · ")));
+      }
       if (item.status === "active") {
-        const b = el("button", "secondary small", t("status.withdrawOne", { n: item.item }));
+        const b = el("button", "secondary small", t("status.withdrawOne", { item: name }));
         b.type = "button";
         b.addEventListener("click", () => askConfirm([item.item]));
         li.append(b);
@@ -468,8 +415,8 @@ function renderCase() {
   const confirm = $("confirm");
   confirm.hidden = pendingConfirm === undefined;
   if (pendingConfirm !== undefined) {
-    $("confirm-text").textContent =
-      pendingConfirm === null ? t("status.confirmAll") : t("status.confirmOne", { n: pendingConfirm[0] });
+    const one = pendingConfirm && caseShown.items.find((i) => i.item === pendingConfirm![0]);
+    $("confirm-text").textContent = one ? t("status.confirmOne", { item: itemName(one.media, one.item) }) : t("status.confirmAll");
   }
 }
 
@@ -482,35 +429,33 @@ function askConfirm(which: number[] | null) {
 $("status-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const [id, pin] = credentials();
-  const out = $("status-status");
-  if (!id || !pin) { out.textContent = t("status.missing"); return; }
-  out.textContent = t("status.checking");
+  if (!id || !pin) { say("status-status", "status.missing"); return; }
+  say("status-status", "status.checking");
   caseShown = null;
   pendingConfirm = undefined;
   renderCase();
   try {
     caseShown = await getStatus(id, pin);
-    out.textContent = "";
+    say("status-status", null);
   } catch (e) {
-    out.textContent = t(problemKey(e));
+    say("status-status", ...problemKey(e));
   }
   renderCase();
+  if (caseShown) $("case-title").focus();
 });
 $("withdraw-all").addEventListener("click", () => askConfirm(null));
 $("confirm-no").addEventListener("click", () => { pendingConfirm = undefined; renderCase(); $("check").focus(); });
 $("confirm-yes").addEventListener("click", async () => {
   if (!caseShown || pendingConfirm === undefined) return;
   const [, pin] = credentials();
-  const out = $("status-status");
   try {
     caseShown = await withdraw(caseShown.case_id, pin, pendingConfirm ?? undefined);
-    out.textContent = t("status.withdrawDone");
+    say("status-status", "status.withdrawDone");
   } catch (e) {
-    out.textContent = t(problemKey(e));
+    say("status-status", ...problemKey(e));
   }
   pendingConfirm = undefined;
   renderCase();
-  $("case-title").tabIndex = -1;
   $("case-title").focus();
 });
 
@@ -533,39 +478,83 @@ function renderSent() {
     tr.append(el("td", undefined, r.method), el("td", undefined, r.path), el("td", undefined, String(r.bytes)));
     return tr;
   }));
-  $("sent-total").textContent = t("sent.total", { n: rows.length, bytes: rows.reduce((n, r) => n + r.bytes, 0) });
+  $("sent-total").textContent = t("sent.total", { n: num(rows.length), bytes: num(rows.reduce((n, r) => n + r.bytes, 0)) });
 }
-let beforeSent: Screen = "intro";
-$("to-sent").addEventListener("click", () => { beforeSent = screen; show("sent"); });
-$("sent-back").addEventListener("click", () => show(beforeSent));
 
-// ---------------------------------------------------------------- navigation, language, quick exit
+// ---------------------------------------------------------------- navigation, help, language
 $("start").addEventListener("click", () => show("pick"));
 $("to-status").addEventListener("click", () => show("status"));
-$("pick-back").addEventListener("click", () => show("intro"));
-$("to-review").addEventListener("click", () => { $("review-status").textContent = ""; show("review"); });
-$("review-back").addEventListener("click", () => show("pick"));
-$("status-back").addEventListener("click", () => { caseShown = null; pendingConfirm = undefined; show(receipt ? "receipt" : "intro"); });
-$("lang").addEventListener("click", () => {
-  setLang(lang() === "en" ? "es" : "en");
+$("intro-next").addEventListener("click", async () => {
+  await show("help", "push", false);
+  $("help-next").tabIndex = -1;
+  $("help-next").focus();
+  $("help-next").scrollIntoView();
+});
+$("to-review").addEventListener("click", () => { say("review-status", null); show("review"); });
+$("help-button").addEventListener("click", () => show("help"));
+$("help-country").addEventListener("change", () =>
+  void help().then((h) => h.chooseCountry(($("help-country") as HTMLSelectElement).value)));
+$("to-sent").addEventListener("click", () => show("sent"));
+// "Back" buttons are the browser's Back, so both go the same way through the same checks.
+for (const id of ["pick-back", "review-back", "status-back", "help-back", "sent-back"]) {
+  $(id).addEventListener("click", () => {
+    if (depth() > 0) history.back();
+    else show("intro", "replace");
+  });
+}
+
+const switcher = $("lang") as HTMLSelectElement;
+switcher.replaceChildren(...LANGS.map((code) => {
+  const option = el("option", undefined, NAMES[code]);
+  option.value = code;
+  option.lang = code;
+  return option;
+}));
+switcher.addEventListener("change", async () => {
+  await setLang(switcher.value as Lang, true);
+  if (screen === "help") await loadHelp().catch(() => {});
   render();
+  if (screen === "help") void renderHelp();
 });
 
-function quickExit() {
-  // Replace, not navigate: the app leaves no entry in the history to go "back" to.
-  worker.terminate();
+async function quickExit() {
+  // Replace, not navigate: the app leaves no entry in the history to go "back" to. The receipt,
+  // the language choice and unsent hashes are wiped from this device first.
+  exiting = true;
+  stopWorker();
   items.length = 0;
   receipt = null;
   caseShown = null;
   document.title = "";
   document.body.replaceChildren();
+  await wipe();
+  // Back to the app's first history entry when it is this very page (not one from before a
+  // reload, which would load the app again), so that the replaced entry leaves no screen of the
+  // app behind the Back button.
+  const steps = depth();
+  if (loadDepth === 0 && steps > 0) {
+    await new Promise<void>((resolve) => {
+      window.addEventListener("popstate", () => resolve(), { once: true });
+      setTimeout(resolve, 500);
+      history.go(-steps);
+    });
+  }
   window.location.replace(NEUTRAL_SITE);
 }
-$("exit").addEventListener("click", quickExit);
+$("exit").addEventListener("click", () => void quickExit());
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && event.shiftKey) quickExit();
+  if (event.key === "Escape" && event.shiftKey) void quickExit();
 });
 
-setLang(browserLang(navigator.languages?.length ? navigator.languages : [navigator.language]));
-show("intro", false);
-document.documentElement.dataset.app = "ready";
+// ---------------------------------------------------------------- start
+async function start() {
+  const chosen = initialLang();
+  try { await setLang(chosen); } catch { await setLang("en"); } // a language chunk not reachable
+  switcher.value = lang();
+  for (const p of await loadPending()) restore(p.key, p.record);
+  loadDepth = depth();
+  const wanted = history.state?.screen as Screen | undefined;
+  show(wanted && SCREENS.includes(wanted) ? wanted : "intro", "replace", false);
+  document.documentElement.dataset.app = "ready";
+}
+void start();
