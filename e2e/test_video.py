@@ -81,13 +81,21 @@ def test_video_with_a_photo_agrees_with_takeback_hash_and_sends_only_hashes(phon
     page = context.new_page()
     open_app(page)
     page.click("#start")
+    # Every message the video's line shows on its way (each render makes new nodes).
+    page.evaluate("""() => { window.seen = new Set(); new MutationObserver(() => {
+        const m = document.querySelector('#file-list li .message'); if (m) window.seen.add(m.textContent);
+      }).observe(document.getElementById('file-list'), {childList: true, subtree: true}); }""")
     pick(page, [VIDEO, PHOTO])
+    seen = page.evaluate("() => [...window.seen]")
+    assert "Opening the video…" in seen and "Opening the photo…" not in seen, seen
     assert page.eval_on_selector_all("#file-list li", "els => els.map(e => e.dataset.state)") == ["done", "done"]
     assert page.locator("#cancel").is_hidden()
     page.click("#to-review")
     entries = review_entries(page)
     assert [name for name, _ in entries] == [VIDEO.name, PHOTO.name]
     assert page.locator("#review-list li canvas").count() == 2
+    # Called what they are, numbered as the case will number them.
+    assert page.locator("#review-list li strong").all_inner_texts() == ["Video 1", "Photo 2"]
     record = entries[0][1]
     assert record["media"] == "video"
     times = json.loads(page.get_attribute("#review-list li:first-child", "data-times"))

@@ -194,6 +194,7 @@ function renderFiles() {
   if ($("pick-status").textContent !== count) $("pick-status").textContent = count;
   ($("to-review") as HTMLButtonElement).disabled = done === 0 || busy();
   $("files-label").textContent = shown.length ? t("pick.more") : t("pick.button");
+  $("files-label").className = shown.length ? "button secondary" : "button primary"; // then, checking is next
   renderPending();
 }
 
