@@ -2,12 +2,13 @@
 
 walk(page, visit) drives one phone through the whole flow on the real server: the first screen,
 choosing a photo (and a broken file), the review, the receipt (and its "have you saved it?"
-question), the case's status with a withdrawal to confirm, help and "what was sent". At each
-screen it calls visit(name) with the screen as a person would see it then.
+question), the case's status with a withdrawal to confirm, help, "what was sent",
+and last the first screen again with a hashed photo not yet sent (the banner that offers to
+send it). At each screen it calls visit(name) with the screen as a person would see it then.
 """
 from .conftest import PHOTOS, open_app, pick
 
-SCREENS = ["intro", "pick", "review", "receipt", "receipt-leave", "status", "help", "sent"]
+SCREENS = ["intro", "pick", "review", "receipt", "receipt-leave", "status", "help", "sent", "intro-pending"]
 LANGS = ["en", "es", "fr", "pt-BR", "de", "it", "pl", "ar", "hi", "uk"]
 
 
@@ -18,6 +19,7 @@ def set_lang(page, code):
 
 
 def walk(page, visit, broken_file):
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave this page?" before the last step
     open_app(page)
     visit("intro")
 
@@ -53,3 +55,11 @@ def walk(page, visit, broken_file):
     page.click("#to-sent")
     page.wait_for_selector("#screen-sent:not([hidden])")
     visit("sent")
+
+    page.goto("/?again")  # a new entry of the same tab: the first screen
+    page.wait_for_function("() => document.documentElement.dataset.worker === 'ready'", timeout=60_000)
+    page.click("#start")
+    pick(page, [PHOTOS / "mate__Aqua.jpg"])
+    page.click("#pick-back")
+    page.wait_for_selector("#pending-send:not([hidden])")
+    visit("intro-pending")

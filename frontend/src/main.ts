@@ -555,7 +555,7 @@ async function start() {
   for (const p of await loadPending()) restore(p.key, p.record);
   loadDepth = depth();
   const wanted = history.state?.screen as Screen | undefined;
-  show(wanted && SCREENS.includes(wanted) ? wanted : "intro", "replace", false);
+  await show(wanted && SCREENS.includes(wanted) ? wanted : "intro", "replace", false);
   document.documentElement.dataset.app = "ready";
 }
 void start();
