@@ -381,3 +381,15 @@ def test_languages_load_only_when_chosen(browser, playwright, server):
     helped = scripts() - cold - added
     assert sorted(name.split("-")[0] for name in helped) == ["help", "pl"], helped
     context.close()
+
+
+def test_codes_read_left_to_right_in_arabic(browser, playwright, server):
+    context, _ = new_context(browser, playwright, server, "Pixel 7", locale="ar")
+    page = context.new_page()
+    accept_leaving(page)
+    to_receipt(page)
+    assert page.evaluate("() => document.documentElement.dir") == "rtl"
+    for code in ("#receipt-case", "#receipt-pin"):
+        xs = page.eval_on_selector_all(code + " .group", "els => els.map(e => e.getBoundingClientRect().left)")
+        assert len(xs) >= 3 and xs == sorted(xs), (code, xs)  # the first group on the left, as written
+    context.close()

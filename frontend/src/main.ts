@@ -387,7 +387,9 @@ function renderCase() {
   const view = $("case-view");
   view.hidden = !caseShown;
   if (!caseShown) return;
-  $("case-title").textContent = t("status.caseTitle", { case: written(caseShown.case_id, "-"), date: date(caseShown.created) });
+  // The case number is isolated left to right, so that in Arabic its groups keep their order.
+  const code = "\u2066" + written(caseShown.case_id, "-") + "\u2069";
+  $("case-title").textContent = t("status.caseTitle", { case: code, date: date(caseShown.created) });
   $("case-items").replaceChildren(
     ...caseShown.items.map((item) => {
       const name = itemName(item.media, item.item);
