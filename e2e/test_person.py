@@ -393,3 +393,46 @@ def test_codes_read_left_to_right_in_arabic(browser, playwright, server):
         xs = page.eval_on_selector_all(code + " .group", "els => els.map(e => e.getBoundingClientRect().left)")
         assert len(xs) >= 3 and xs == sorted(xs), (code, xs)  # the first group on the left, as written
     context.close()
+
+
+def test_more_bytes_than_a_case_holds_are_split(browser, playwright, server):
+    # Sixty records of the largest kind a video makes (200 frames, a PDQ and a block hash each),
+    # about 44 KB each: more than the server's 2 MiB body. They are put where the app keeps
+    # unsent hashes (made-up values: this is about sizes, not matching), then the app is reloaded.
+    import random
+
+    rng = random.Random(7)
+    hexes = lambda n: "".join(rng.choice("0123456789abcdef") for _ in range(n))  # noqa: E731
+    records = []
+    for _ in range(60):
+        hashes = [h for _ in range(200) for h in (
+            {"type": "pdq", "value": hexes(64), "quality": 100}, {"type": "pdq-blocks", "value": hexes(64), "quality": 100})]
+        records.append({"media": "video", "hashes": hashes + [{"type": "md5", "value": hexes(32)}, {"type": "sha256", "value": hexes(64)}]})
+    context, _ = new_context(browser, playwright, server, "Pixel 7")
+    page = context.new_page()
+    accept_leaving(page)
+    open_app(page)
+    page.evaluate("""(records) => new Promise((resolve) => {
+      const open = indexedDB.open('takeback', 1);
+      open.onsuccess = () => {
+        const tx = open.result.transaction('pending', 'readwrite');
+        records.forEach((record, i) => tx.objectStore('pending').put({key: 'k' + i, order: i, record}));
+        tx.oncomplete = () => { open.result.close(); resolve(); };
+      };
+    })""", records)
+    page.reload()
+    page.wait_for_selector("#pending:not([hidden])")
+    assert page.inner_text("#pending-count") == "Items ready to send: 60"
+    page.click("#pending-review")
+    assert page.inner_text("#review-status").startswith("That is more than one case can hold.")
+    first = int(re.fullmatch(r"Send the first (\d+)", page.inner_text("#submit")).group(1))
+    body = page.locator("#review-body").text_content()
+    assert 40 <= first < 60 and len(body.encode()) <= 2 * 1024 * 1024
+    assert len(json.loads(body)["items"]) == first
+    page.click("#submit")
+    page.wait_for_selector("#screen-receipt:not([hidden])")
+    case_id, pin = page.inner_text("#receipt-case").strip(), page.inner_text("#receipt-pin").strip()
+    status, sent = api(server, "GET", "/api/v1/cases/" + case_id, pin=pin)
+    assert status == 200 and len(sent["items"]) == first
+    assert page.evaluate(PENDING_COUNT) == 60 - first
+    context.close()

@@ -18,6 +18,7 @@ const renderHelp = () => help().then((h) => h.renderHelp()).catch(() => {});
 
 const NEUTRAL_SITE = "https://www.google.com/search?q=weather+tomorrow";
 const MAX_ITEMS = 100; // the server's MAX_ITEMS_PER_CASE
+const MAX_BODY = 2 * 1024 * 1024; // the server's BODY_LIMIT, in bytes
 const EXAMPLE: MediaRecord = {
   media: "image",
   hashes: [
@@ -54,6 +55,18 @@ function say(id: string, key: Key | null, vars: Vars = () => ({})) {
 }
 const live = () => items.filter((i) => !i.removed && !i.sent);
 const ready = () => live().filter((i) => i.state === "done");
+/** The ready items that go into one case: the first ones, as many as the server takes in one
+ * body (MAX_ITEMS, MAX_BODY bytes: a hundred long videos are more). The rest wait for another. */
+function forOneCase(): Item[] {
+  const chosen: Item[] = [];
+  let total = bytes(submitBody([]));
+  for (const item of ready()) {
+    total += bytes(recordText(item.record!)) + 2; // and ",\n"
+    if (chosen.length === MAX_ITEMS || (total > MAX_BODY && chosen.length)) break;
+    chosen.push(item);
+  }
+  return chosen;
+}
 const busy = () => live().some((i) => i.state === "waiting" || i.state === "decoding" || i.state === "hashing");
 /** "Photo 2" or "Video 3": items are numbered in the order sent, as the case's status lists them. */
 const itemName = (media: string, n: number) => t(media === "video" ? "media.video" : "media.image", { n });
@@ -257,17 +270,19 @@ function renderReview() {
       return li;
     }),
   );
-  const sending = chosen.slice(0, MAX_ITEMS);
+  const sending = forOneCase();
+  const split = sending.length < chosen.length;
   const body = submitBody(sending.map((i) => i.record!));
   $("review-body").textContent = body;
   $("review-total").textContent = t("review.total", { n: num(sending.length), size: size(bytes(body)) });
   const button = $("submit") as HTMLButtonElement;
-  button.textContent = chosen.length > MAX_ITEMS ? t("review.sendFirst", { max: num(MAX_ITEMS) }) : t("review.send");
+  button.textContent = split ? t("review.sendFirst", { max: num(sending.length) }) : t("review.send");
   button.disabled = chosen.length === 0 || submitting;
   if (screen === "review" && !submitting) {
     if (chosen.length === 0) say("review-status", "review.empty");
-    else if (chosen.length > MAX_ITEMS) say("review-status", "review.limit", () => ({ max: num(MAX_ITEMS) }));
-    else if (said.get("review-status")?.[0] === "review.empty" || said.get("review-status")?.[0] === "review.limit") {
+    else if (split && sending.length === MAX_ITEMS) say("review-status", "review.limit", () => ({ max: num(MAX_ITEMS) }));
+    else if (split) say("review-status", "review.limitSize", () => ({ max: num(sending.length) }));
+    else if (["review.empty", "review.limit", "review.limitSize"].includes(said.get("review-status")?.[0] ?? "")) {
       say("review-status", null);
     }
   }
@@ -283,9 +298,9 @@ const problemKey = (e: unknown): [Key, Vars] => {
 };
 
 let submitting = false;
-/** Sends the first MAX_ITEMS ready items as one case; the rest stay for another. */
+/** Sends what one case holds (forOneCase); the rest stay for another. */
 async function send(statusId: string) {
-  const chosen = ready().slice(0, MAX_ITEMS);
+  const chosen = forOneCase();
   if (submitting || chosen.length === 0) return;
   submitting = true;
   render();
