@@ -101,13 +101,15 @@ async function show(next: Screen, how: "push" | "replace" | "none" = "push", foc
 window.addEventListener("popstate", (event) => {
   if (exiting) return;
   const target = (event.state?.screen as Screen | undefined) ?? "intro";
-  if (screen === "receipt" && receipt && !receipt.saved && !["status", "help", "sent"].includes(target)) {
+  // Status, help and "what was sent" are side trips from the receipt; anywhere else leaves it.
+  const leaving = screen === "receipt" && receipt !== null && !["status", "help", "sent"].includes(target);
+  if (leaving && !receipt!.saved) {
     // Back would leave a receipt that may not be saved yet: stay, and ask.
     history.pushState({ screen: "receipt", depth: depth() + 1 }, "");
     askLeave("back");
     return;
   }
-  if (screen === "receipt" && receipt?.saved && !["status", "help", "sent"].includes(target)) forgetReceipt();
+  if (leaving) forgetReceipt();
   show(SCREENS.includes(target) ? target : "intro", "none");
 });
 
