@@ -111,7 +111,7 @@ def test_review_is_a_summary_with_send_in_reach(phone):
     assert page.inner_text("#review-total").startswith("To send: 3 · ")
 
 
-@pytest.mark.parametrize("phone", ["iPhone 13"], indirect=True)
+@pytest.mark.parametrize("phone", PHONES, indirect=True)
 def test_receipt_cannot_be_lost(phone, server, tmp_path):
     context, _ = phone
     page = context.new_page()
@@ -154,7 +154,7 @@ def test_receipt_cannot_be_lost(phone, server, tmp_path):
     assert page.inner_text("#receipt-case") == ""
 
 
-@pytest.mark.parametrize("phone", ["Pixel 7"], indirect=True)
+@pytest.mark.parametrize("phone", PHONES, indirect=True)
 def test_back_and_reload_keep_the_work(phone):
     context, _ = phone
     page = context.new_page()
@@ -181,8 +181,9 @@ def test_back_and_reload_keep_the_work(phone):
     page.wait_for_selector("#screen-pick:not([hidden])")
 
 
-def test_offline_hashes_survive_a_reload_and_are_sent_when_the_person_taps(browser, playwright, server):
-    context, recorder = new_context(browser, playwright, server, "Pixel 7")
+@pytest.mark.parametrize("device", PHONES)
+def test_offline_hashes_survive_a_reload_and_are_sent_when_the_person_taps(browser, playwright, server, device):
+    context, recorder = new_context(browser, playwright, server, device)
     page = context.new_page()
     accept_leaving(page)
     open_app(page)
@@ -217,7 +218,7 @@ def test_offline_hashes_survive_a_reload_and_are_sent_when_the_person_taps(brows
     context.close()
 
 
-@pytest.mark.parametrize("phone", ["Pixel 7"], indirect=True)
+@pytest.mark.parametrize("phone", PHONES, indirect=True)
 def test_quick_exit_wipes_the_receipt_and_pending_hashes(phone):
     context, _ = phone
     context.route("https://www.google.com/**", lambda route: route.fulfill(body="<p>Weather</p>", content_type="text/html"))
@@ -239,7 +240,7 @@ def test_quick_exit_wipes_the_receipt_and_pending_hashes(phone):
     assert page.locator("#pending").is_hidden()
 
 
-@pytest.mark.parametrize("phone", ["Pixel 7"], indirect=True)
+@pytest.mark.parametrize("phone", PHONES, indirect=True)
 def test_messages_follow_a_language_switch(phone):
     context, _ = phone
     page = context.new_page()
@@ -276,7 +277,7 @@ def test_too_many_requests_says_the_real_wait(phone):
     assert "2 minutes" in page.inner_text("#review-status") and "dans" in page.inner_text("#review-status")
 
 
-@pytest.mark.parametrize("phone", ["Pixel 7"], indirect=True)
+@pytest.mark.parametrize("phone", PHONES, indirect=True)
 def test_files_picked_before_the_worker_is_ready_say_getting_ready(phone):
     context, _ = phone
     held, holding = [], [True]
@@ -323,14 +324,15 @@ def test_more_items_than_a_case_holds_are_split(phone, server, tmp_path):
     assert page.inner_text("#pending-count") == "Items ready to send: 1"
 
 
-def test_help_on_every_screen_with_local_services_and_platforms(browser, playwright, server, server_app):
+@pytest.mark.parametrize("device", PHONES)
+def test_help_on_every_screen_with_local_services_and_platforms(browser, playwright, server, server_app, device):
     from backend import storage
 
     with server_app.app_context():
         if not storage.partner_by_name("Example Social"):
             storage.add_partner("Example Social", public=True)
             storage.add_partner("Hidden Video Site", public=False)
-    context, recorder = new_context(browser, playwright, server, "iPhone 13", locale="es-ES")
+    context, recorder = new_context(browser, playwright, server, device, locale="es-ES")
     page = context.new_page()
     open_app(page)
     for screen in ("#start", "#pick-back", "#to-status"):
