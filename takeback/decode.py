@@ -3,39 +3,15 @@
 The phone decodes with the browser (createImageBitmap with colorSpaceConversion "none", then a
 canvas): EXIF orientation applied, ICC profiles not applied, transparency flattened onto white.
 Pillow is told to do the same, so both sides hash the same pixels.
-
-Photos: whatever Pillow reads (JPEG, PNG, WebP, GIF, ...), AVIF with Pillow's own plugin
-(libavif, in Pillow's wheels since 11.3) and HEIC/HEIF with pillow-heif (libheif), registered
-with Pillow here, once. HEIF and AVIF are recognised by their content (the brands of the
-file's first box), never by the file name, so an iPhone photo is never taken for a video.
 """
 import contextlib
-import os
-import struct
 import warnings
 
-import pillow_heif
-from PIL import Image, ImageOps, UnidentifiedImageError, features
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hashing import Pixels
 
 CHUNK_SIZE = 1 << 20
-
-# HEIC/HEIF through Pillow: Image.open reads them (its decompression-bomb check included) and
-# the plugin hands over the picture as a viewer shows it (irot/imir applied, see image_pixels).
-# No options: pillow-heif's options are global, and a platform's own code may use it too.
-pillow_heif.register_heif_opener()
-
-# The brands of an ISO BMFF file's 'ftyp' box that only HEIF stills and image sequences use
-# (ISO/IEC 23008-12, MIAF, AVIF, Apple's HEIF profiles). A video (MP4, QuickTime .mov, 3GP)
-# carries none of them, so they tell a photo from a video whatever the file is called.
-AVIF_BRANDS = frozenset({b"avif", b"avis", b"avio", b"MA1A", b"MA1B"})
-HEIF_BRANDS = frozenset({
-    b"mif1", b"mif2", b"msf1", b"miaf",  # structural: image items, image sequences, MIAF
-    b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",  # HEVC
-    b"MiHA", b"MiHB", b"MiHE", b"MiHM", b"MiHS", b"MiPr", b"MiAn", b"MiCm",  # MIAF/Apple profiles
-    b"avci", b"avcs", b"jpeg", b"jpgs", b"j2ki", b"j2is", b"vvic", b"vvis", b"unif",  # other codecs
-})
 
 
 class DecodeError(Exception):
@@ -62,86 +38,9 @@ def _readable(path):
         raise DecodeError("permission denied") from None
 
 
-@contextlib.contextmanager
-def _binary(path):
-    """The file opened for reading bytes; a file object (io.BytesIO...) is read from its start
-    and left where it was."""
-    if hasattr(path, "read"):
-        position = path.tell()
-        path.seek(0)
-        try:
-            yield path
-        finally:
-            path.seek(position)
-    else:
-        with open(path, "rb") as f:
-            yield f
-
-
-def heif_family(path):
-    """"AVIF" or "HEIF" when the file's first box is an 'ftyp' with a HEIF/AVIF brand (major or
-    compatible), else None. Only the content counts, never the file name."""
-    with _binary(path) as f:
-        head = f.read(16)
-        if len(head) < 16 or head[4:8] != b"ftyp":
-            return None
-        size = struct.unpack(">I", head[:4])[0]
-        start = 8
-        if size == 1:  # a 64-bit size follows the type
-            size, start = struct.unpack(">Q", head[8:16])[0], 16
-        elif size == 0:  # the box runs to the end of the file
-            size = 4096
-        if size < start + 8:
-            return None
-        payload = (head + f.read(min(size, 4096) - len(head)))[start:]
-    # major brand, minor version, then the compatible brands
-    brands = {payload[:4]} | {payload[i:i + 4] for i in range(8, len(payload) - 3, 4)}
-    if brands & AVIF_BRANDS:
-        return "AVIF"
-    if brands & HEIF_BRANDS:
-        return "HEIF"
-    return None
-
-
-def _top_level_boxes(path, limit=10000):
-    """(the types of the file's top-level ISO BMFF boxes, whether the last one runs past the end
-    of the file): what is needed to tell a truncated HEIF from one with no image in it."""
-    types = []
-    with _binary(path) as f:
-        end = f.seek(0, os.SEEK_END)
-        position = 0
-        while position < end and len(types) < limit:
-            f.seek(position)
-            header = f.read(16)
-            if len(header) < 8:
-                return types, True
-            size, kind = struct.unpack(">I4s", header[:8])
-            types.append(kind)
-            if size == 1:
-                if len(header) < 16:
-                    return types, True
-                size = struct.unpack(">Q", header[8:16])[0]
-            elif size == 0:
-                break  # runs to the end of the file
-            if size < 8:
-                return types, False  # damaged, not truncated: the decoder's message says more
-            position += size
-        return types, position > end
-
-
 def media_kind(path):
-    """"image" or "video", by the file's content (an animated GIF is an image, as in the
-    browser's photo picker); DecodeError when it is neither.
-
-    HEIF and AVIF files (an iPhone's HEIC) are images by their brands before anything tries to
-    decode them: FFmpeg opens their container as a video, and a damaged one must get the
-    photo's error, not a video's."""
-    try:
-        with _readable(path):
-            if heif_family(path):
-                return "image"
-    except OSError as e:
-        raise DecodeError("cannot read file: %s" % e) from None
+    """"image" or "video", by what can decode the file (an animated GIF is an image, as in
+    the browser's photo picker); DecodeError when neither can."""
     try:
         with _readable(path), Image.open(path):
             return "image"
@@ -162,120 +61,23 @@ def media_kind(path):
 
 
 def image_pixels(path):
-    """The first frame of an image file as Pixels, decoded the way the browser does.
-
-    HEIC/HEIF (pillow-heif) and AVIF (Pillow) follow the same rules as every other photo:
-    - orientation: a HEIF's orientation is its irot/imir properties, which libheif applies
-      (an iPhone writes those and the same turn as the EXIF tag); pillow-heif then sets the
-      EXIF tag to 1 so that exif_transpose does not turn the photo a second time. Pillow's
-      AVIF plugin instead turns irot/imir into the EXIF tag, which exif_transpose applies. An
-      EXIF tag with no irot/imir is not applied in either, as the HEIF specification says and
-      as Chromium does for AVIF;
-    - several images: the primary image of a HEIF (a burst, a collection: the one a viewer
-      shows; the first unless the file names another), the first frame of an animated AVIF;
-    - more than 8 bits: see _heif_to_8_bits (AVIF: libavif's own conversion, as in Chromium);
-    - ICC profiles are not applied, transparency is flattened onto white, Pillow's
-      decompression-bomb limit applies (Image.open checks every format).
-    """
-    try:
-        with _readable(path):
-            family = heif_family(path)
-    except OSError as e:
-        raise DecodeError("cannot read file: %s" % e) from None
-    # Which plugin reads it, by content: both accept a file whose major brand is "mif1", and
-    # libheif here has no AV1 decoder (Pillow's libavif has).
-    formats = {"AVIF": ("AVIF", "HEIF"), "HEIF": ("HEIF",)}.get(family)
-    if family == "AVIF" and not features.check("avif"):
-        raise DecodeError("this Pillow cannot read AVIF (Pillow's wheels can since 11.3)")
+    """The first frame of an image file as Pixels, decoded the way the browser does."""
     try:
         with _readable(path), warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=formats) as im:
-                if im.format != "HEIF":
-                    im.seek(0)  # GIF, APNG, animated WebP/AVIF: the first frame, as the browser shows it
-                im = _heif_to_8_bits(im, path)
+            with Image.open(path) as im:
+                im.seek(0)  # GIF, APNG, animated WebP: the first frame, as the browser shows it
                 im = ImageOps.exif_transpose(im)
                 rgba = _flatten_onto_white(im)
     except UnidentifiedImageError:
-        if family:
-            raise _heif_error(path, family, None) from None
         raise DecodeError("not an image format Takeback can decode") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise DecodeError("image has too many pixels to decode safely") from None
-    except (OSError, SyntaxError, ValueError, RuntimeError, EOFError) as e:  # pillow-heif: RuntimeError too
-        if family:
-            raise _heif_error(path, family, e) from None
+    except (OSError, SyntaxError, ValueError) as e:
         raise DecodeError("cannot decode image: %s" % e) from None
     if rgba.width == 0 or rgba.height == 0:
         raise DecodeError("image has no pixels (%dx%d)" % rgba.size)
     return Pixels(rgba.width, rgba.height, rgba.tobytes(), "RGBA")
-
-
-def _heif_to_8_bits(im, path):
-    """A HEIF of 10 or 12 bits per sample as 8 bits per channel: the high bits of each channel.
-
-    A canvas holds 8 bits per channel, so the browser reduces too; none documents how for HEIC
-    (Safari is the only one that shows it). Chosen: libheif converts Y/Cb/Cr to RGB at the
-    file's full precision, and each R, G, B (and alpha) keeps its high 8 bits,
-    v >> (depth - 8): what a plain 16-to-8-bit reduction does, and exact for an 8-bit photo an
-    encoder widened (v << 2 | v >> 6 gives v back). Rounding (v * 255 / 1023) instead would
-    differ by at most one level. Not pillow-heif's own 8-bit output: libheif makes that by
-    cutting the Y/Cb/Cr planes to 8 bits before converting them to RGB, up to 3 levels off
-    and measurably farther from the photo. Measured on corpus photos at quality 80: PDQ of the
-    10- and 12-bit HEIC within 2 bits of the 8-bit HEIC, and rounding instead moves it 0-2 bits.
-    (AVIF of more than 8 bits is libavif's own conversion in Pillow, as in Chromium.)
-    """
-    if im.format != "HEIF" or im.info.get("bit_depth", 8) <= 8:
-        return im
-    import numpy as np
-
-    with _binary(path) as f:
-        # 16-bit samples holding the value in their high bits (hdr_to_16bit, the default); the
-        # same libheif decode as the plugin's (irot/imir applied), of the image it opened.
-        heif = pillow_heif.open_heif(f, convert_hdr_to_8bit=False)
-        frame = heif[im.tell()]
-        samples = np.asarray(frame)
-    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[1 if samples.ndim == 2 else samples.shape[2]]
-    if frame.mode.split(";")[0] in ("RGBa", "La"):  # premultiplied alpha
-        mode = mode[:-1] + "a"
-    high = (samples >> 8).astype(np.uint8)
-    # No EXIF: the orientation is applied already (libheif), as in the plugin's 8-bit image.
-    return Image.frombuffer(mode, (high.shape[1], high.shape[0]), high.tobytes(), "raw", mode, 0, 1)
-
-
-def _heif_error(path, family, error):
-    """A DecodeError that says why a HEIF/AVIF file could not be decoded."""
-    try:
-        types, truncated = _top_level_boxes(path)
-    except OSError:
-        types, truncated = [], False
-    if truncated:
-        return DecodeError("%s file is truncated (it ends before its data does)" % family)
-    if b"meta" not in types and b"moov" not in types:
-        return DecodeError("%s file has no image in it" % family)
-    reason = str(error) if error is not None else _heif_reason(path, family)
-    lower = reason.lower()
-    if "end of file" in lower or "truncated" in lower:
-        return DecodeError("%s file is truncated (%s)" % (family, reason))
-    if any(box in lower for box in ("no 'iinf'", "no 'pitm'", "no 'iloc'", "no 'meta'", "no 'hdlr'")):
-        return DecodeError("%s file has no image in it (%s)" % (family, reason))
-    return DecodeError("cannot decode %s image: %s" % (family, reason or "unknown error"))
-
-
-def _heif_reason(path, family):
-    """The decoding library's own words on why it cannot read the file (Pillow hides them)."""
-    try:
-        with _binary(path) as f:
-            if family == "AVIF":
-                from PIL import AvifImagePlugin
-
-                with AvifImagePlugin.AvifImageFile(f):
-                    pass
-            else:
-                pillow_heif.open_heif(f)
-    except Exception as e:  # noqa: BLE001 - only the message is wanted
-        return str(e)
-    return ""
 
 
 def _flatten_onto_white(im):
