@@ -59,11 +59,17 @@ def hashed(paths, workers=1):
                 path = next(paths, None)
                 if path is None:
                     break
-                pending.append((path, executor.submit(_hash_one, path)))
+                try:
+                    future = executor.submit(_hash_one, path)
+                except BrokenProcessPool:  # a worker died since the last result; handled below
+                    future = None
+                pending.append((path, future))
             if not pending:
                 return
             path, future = pending.popleft()
             try:
+                if future is None:
+                    raise BrokenProcessPool("the pool broke before this file was handed to it")
                 result = future.result()
             except BrokenProcessPool:
                 executor.shutdown(wait=True, cancel_futures=True)
