@@ -278,7 +278,7 @@ def timings(photos):
 
 
 def table(headers, rows):
-    """A Markdown table with padded columns (readable as printed, pastes into the README)."""
+    """A Markdown table with padded columns (readable as printed, pastes into docs/MEASURED.md)."""
     rows = [[str(c) for c in row] for row in rows]
     widths = [max(len(r[k]) for r in [headers] + rows) for k in range(len(headers))]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
