@@ -2,6 +2,7 @@
 // operator edits) and the participating platforms (GET /api/v1/platforms). Both come from this
 // server; the app never loads anything from the services' own sites, it only shows their links.
 import { platforms, type Platform } from "./api";
+import { el } from "./dom";
 import { lang, t, type Key } from "./i18n";
 
 export interface Service {
@@ -23,12 +24,6 @@ let helplines: Promise<Helplines | null> | null = null;
 let platformList: Promise<Platform[] | null> | null = null;
 let country = ""; // chosen on the help screen; "" until then (the language's default)
 
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string) => {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-};
 
 function loadHelplines(): Promise<Helplines | null> {
   helplines ??= fetch("/helplines.json", { credentials: "omit", referrerPolicy: "no-referrer" })

@@ -5,6 +5,7 @@ import {
   ApiError, bytes, type CaseStatus, recordText, type Sent, sentLog, status as getStatus, submit, submitBody, withdraw,
 } from "./api";
 import { codeNodes, written } from "./codes";
+import { $, el } from "./dom";
 import {
   date, dir, initialLang, inTime, isKey, LANGS, lang, type Lang, loadHelp, NAMES, num, setLang, size, t, type Key,
 } from "./i18n";
@@ -28,13 +29,6 @@ const EXAMPLE: MediaRecord = {
   ],
 };
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string) => {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-};
 
 // ---------------------------------------------------------------- state
 let receipt: StoredReceipt | null = loadReceipt();
