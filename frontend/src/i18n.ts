@@ -74,12 +74,21 @@ export function t(key: Key, vars: Record<string, string | number> = {}): string 
 
 export const isKey = (k: string): k is Key => k in en || (k.startsWith("help.") || k.startsWith("faq."));
 
+// Formatters are made once per language and kind: numbers are formatted on every progress step.
+const formats = new Map<string, Intl.NumberFormat>();
+function numberFormat(kind: "plain" | "byte" | "kilobyte"): Intl.NumberFormat {
+  const key = current + " " + kind;
+  if (!formats.has(key)) {
+    const unit = kind === "plain" ? {} : { style: "unit", unit: kind, unitDisplay: "short", maximumFractionDigits: 1 } as const;
+    formats.set(key, new Intl.NumberFormat(current, unit));
+  }
+  return formats.get(key)!;
+}
+
 /** Numbers and sizes in the current language's digits and separators. */
-export const num = (n: number) => new Intl.NumberFormat(current).format(n);
+export const num = (n: number) => numberFormat("plain").format(n);
 export const size = (bytes: number) =>
-  bytes < 1000
-    ? new Intl.NumberFormat(current, { style: "unit", unit: "byte", unitDisplay: "short" }).format(bytes)
-    : new Intl.NumberFormat(current, { style: "unit", unit: "kilobyte", unitDisplay: "short", maximumFractionDigits: 1 }).format(bytes / 1000);
+  bytes < 1000 ? numberFormat("byte").format(bytes) : numberFormat("kilobyte").format(bytes / 1000);
 /** "in 15 minutes", in the current language. */
 export const inTime = (seconds: number) => {
   const rtf = new Intl.RelativeTimeFormat(current, { numeric: "auto" });
