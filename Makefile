@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: run test setup bench bench-match bench-robust bench-video eval-robustness chromium clean
+.PHONY: run test check lint setup test-packages bench bench-match bench-compare bench-robust bench-video eval-robustness chromium clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 
@@ -14,7 +14,7 @@ $(STAMPS)/venv: pyproject.toml
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[server,dev]'
 	@touch $@
 
 $(STAMPS)/npm: package.json package-lock.json
@@ -41,28 +41,51 @@ run: setup frontend
 	$(VENV)/bin/takeback db upgrade
 	$(VENV)/bin/flask --app backend run --host 127.0.0.1 --port 8000
 
-test: setup chromium frontend
-	$(PY) -m pytest
+# Debian packages the tests need, in one apt-get when any is missing: Chromium, WebKitGTK's
+# WebDriver and Xvfb (Safari's engine, on a virtual screen), ffmpeg (iPhone-like HEVC test clips).
+TEST_PACKAGES := chromium:/usr/bin/chromium webkit2gtk-driver:/usr/bin/WebKitWebDriver xvfb:/usr/bin/Xvfb \
+	ffmpeg:/usr/bin/ffmpeg
+test-packages:
+	@missing="$$(for p in $(TEST_PACKAGES); do test -x "$${p#*:}" || echo "$${p%%:*}"; done)"; \
+	test -z "$$missing" || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
+
+test: setup test-packages frontend lint
+	$(PY) -m pytest --durations=25
+
+# The inner loop's tier, about a minute: lint, then tests/ without the tests marked slow and
+# without the browsers (e2e/). `make test` runs everything.
+check: setup lint
+	$(PY) -m pytest -q -m "not slow" tests
+
+# ruff (pyproject.toml's small config) over the Python; mypy over the typed core (its files list).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # Figures, not pass/fail: seconds per PDQ in CPython, Pyodide and the C++ reference.
 bench: setup
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) -m tests.bench_pdq
+	$(PY) -m bench.pdq
 
 # Figures, not pass/fail: the PDQ index's queries/s, memory and recall at 100k and 1M hashes.
 bench-match: setup
-	$(PY) -m tests.bench_match
+	$(PY) -m bench.match
 
 # Figures, not pass/fail: CPython time of the robust hashes on top of PDQ, to enrol and to
 # query, at 12 MP, 1920x1440 and 1024x768. ARGS="--against DIR" times another checkout too.
 bench-robust: setup
-	$(PY) -m tests.bench_robust $(ARGS)
+	$(PY) -m bench.robust $(ARGS)
+
+# Figures, not pass/fail: `takeback compare` (3,875 queries x 155 photos) through the index and
+# pair by pair on the first 400 queries, with the same output. About 2.5 minutes.
+bench-compare: setup
+	$(PY) -m bench.compare
 
 # Figures, not pass/fail: the PDQ index at 1M and 10M hashes next to FAISS (IndexBinaryFlat,
 # IndexBinaryMultiHash): memory, build time, queries/s, latency, recall. About 5 minutes, ~4 GB.
 bench-index: setup
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) -m tests.bench_index
+	$(PY) -m bench.index
 
 # Figures, not pass/fail: bytes before the first hash (cold, warm), worker start, a 12 MP JPEG.
 bench-web: setup chromium frontend
@@ -86,7 +109,7 @@ bench-video: setup chromium frontend
 EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 eval-robustness: setup
 	@test -f $(EMOJI_FONT) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji; }
-	$(PY) -m tests.eval_robustness $(ARGS)
+	$(PY) -m bench.robustness $(ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules $(STAMPS) frontend/dist instance

@@ -64,7 +64,7 @@ def create_app(test_config=None):
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     app.extensions["takeback_pin_attempts"] = pins.AttemptLimiter(app.config["PIN_ATTEMPTS"], app.config["PIN_WINDOW"])
-    app.extensions["takeback_feed_index"] = matching.FeedIndex()
+    app.extensions["takeback_feed_matcher"] = matching.feed_matcher()
     if app.config["BEHIND_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -63,11 +63,11 @@ def match():
             queries.append(HashRecord.from_json(h))
         except RecordError as e:
             raise ApiError(400, "hashes[%d]: %s" % (i, e)) from None
-    feed_index = current_app.extensions["takeback_feed_index"]
+    matcher = current_app.extensions["takeback_feed_matcher"]
     max_distance = current_app.config["PDQ_MATCH_DISTANCE"]
     if "max_distance" in body:  # at most what the indexes of a query PDQ's rules were made for (31)
-        max_distance = int_field(body["max_distance"], "max_distance", 0, feed_index.index.max_override)
-    results = matching.match(feed_index, queries, max_distance)
+        max_distance = int_field(body["max_distance"], "max_distance", 0, matcher.index.max_override)
+    results = matching.match(matcher, queries, max_distance)
     return {
         "max_distance": max_distance,
         "results": [{"matches": [dict(_entry_json(e), distance=d) for e, d in found]} for found in results],

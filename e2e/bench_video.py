@@ -1,6 +1,6 @@
 """`make bench-video`: seconds of work per minute of video, in the browser and on the server.
 
-Figures, not pass/fail. One 2-minute 720p H.264 clip (tests.bench_video.make_clip) is hashed
+Figures, not pass/fail. One 2-minute 720p H.264 clip (bench.video.make_clip) is hashed
 by `takeback hash`'s code (PyAV + CPython: the server half, with two corpus videos) and by the
 real app in headless Debian Chromium on the Pixel 7 profile (the browser half: seek + draw on
 the page, PDQ and block hash of each frame and the digests in the Pyodide worker). Target: <= 30 s in the browser.
@@ -12,7 +12,7 @@ from playwright.sync_api import sync_playwright
 
 from e2e.bench_web import serve
 from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, new_context
-from tests.bench_video import make_clip, server_table
+from bench.video import make_clip, server_table
 
 RUNS = 2
 
@@ -55,4 +55,7 @@ def main():
 
 
 if __name__ == "__main__":
+    from bench import measured_on
+
+    print(measured_on())
     main()

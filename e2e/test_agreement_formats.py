@@ -13,15 +13,19 @@ def make_gif(path):
     first.save(path, save_all=True, append_images=[second], duration=100, loop=0)
 
 
-def test_decoding_rules_agree(phone, tmp_path):
+def rule_files(folder):
+    """EXIF orientations, colour modes, WebP, PNG palettes, an animated GIF and an AVIF."""
     files = sorted((CORPUS / "pdq-reference" / "exif-rotn").glob("*.jpg"))
     files += sorted((CORPUS / "pdq-reference" / "misc").iterdir())
-    gif = tmp_path / "animated.gif"
+    gif = folder / "animated.gif"
     make_gif(gif)
-    files.append(gif)
-    browser, server = hash_both_ways(phone, files, timeout=300)
+    avif = folder / "photo.avif"
+    Image.open(CORPUS / "pdq-reference" / "misc" / "original.jpg").save(avif, quality=80)
+    return files + [gif, avif]
 
-    print("\nbrowser vs takeback hash (PDQ bits differing):")
+
+def check(files, browser, server, engine):
+    print("\n%s vs takeback hash (PDQ bits differing):" % engine)
     rows = []
     for f in files:
         b, s = browser.get(f.name), server.get(f.name)
@@ -36,3 +40,9 @@ def test_decoding_rules_agree(phone, tmp_path):
         rows.append((f.name, d))
         print("  %-24s %3d bits (quality %d / %d)" % (f.name, d, bh["pdq"]["quality"], sh["pdq"]["quality"]))
     assert all(d is not None and d <= MAX_PDQ_BITS for _, d in rows), rows
+
+
+def test_decoding_rules_agree(phone, tmp_path):
+    files = rule_files(tmp_path)
+    browser, server = hash_both_ways(phone, files, timeout=300)
+    check(files, browser, server, "Chromium")

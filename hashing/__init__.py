@@ -4,6 +4,8 @@ The same files run in CPython (server, platforms, `takeback hash`) and in Pyodid
 person's browser), so a photo gets the same hash records wherever it is hashed. Decoding
 is the caller's job: this package takes decoded pixels and file bytes.
 """
+from collections.abc import Mapping
+
 from .digests import DIGEST_TYPES, FileDigests, digest_chunks
 from .hashvalue import HashValue, hamming
 from .borders import trim_borders
@@ -18,7 +20,7 @@ from .records import MEDIA_TYPES, SIGNAL_TYPES, WEAK_QUALITY, HashRecord, MediaR
 from .video import MAX_FRAMES, FrameHashes, VideoError, frame_times, video_record
 
 
-def image_record(pixels, digests, query=False):
+def image_record(pixels: Pixels, digests: Mapping[str, str], query: bool = False) -> MediaRecord:
     """The hash records of one photo: PDQ of its pixels, robust hashes, and the file's digests.
 
     `digests` is FileDigests.hexdigests() (or the same dict) of the file's bytes. A person
@@ -35,8 +37,10 @@ def image_record(pixels, digests, query=False):
 
 __all__ = [
     "DIGEST_TYPES", "FileDigests", "digest_chunks", "HashValue", "hamming", "PDQ_MATCH_DISTANCE", "can_match",
-    "record_distance", "image_match", "enrol_hashes", "query_hashes", "PdqError", "PdqHash", "pdq_hash", "DIHEDRAL_NAMES", "Pixels", "PixelsError", "MEDIA_TYPES",
+    "record_distance", "image_match", "enrol_hashes", "query_hashes", "PdqError", "PdqHash", "pdq_hash", "DIHEDRAL_NAMES",
+    "Pixels", "PixelsError", "MEDIA_TYPES",
     "SIGNAL_TYPES", "WEAK_QUALITY", "HashRecord", "MediaRecord", "RecordError", "image_record",
-    "video_match", "video_shares", "video_frames", "frames_match", "frame_numbers", "FRAME_TYPES", "trim_borders", "MAX_FRAMES", "FrameHashes", "VideoError",
+    "video_match", "video_shares", "video_frames", "frames_match", "frame_numbers", "FRAME_TYPES", "trim_borders", "MAX_FRAMES",
+    "FrameHashes", "VideoError",
     "frame_times", "video_record",
 ]

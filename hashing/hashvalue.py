@@ -1,4 +1,5 @@
 """A hash as a small value: fixed bit length, hex round-trip, `a - b` is the Hamming distance."""
+from collections.abc import Sequence
 
 
 class HashValue:
@@ -10,7 +11,7 @@ class HashValue:
 
     __slots__ = ("_int", "_bits")
 
-    def __init__(self, value, bits=256):
+    def __init__(self, value: int, bits: int = 256):
         if not isinstance(bits, int) or bits <= 0 or bits % 4:
             raise ValueError("hash length must be a positive multiple of 4 bits, got %r" % (bits,))
         if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value >> bits:
@@ -19,7 +20,7 @@ class HashValue:
         self._bits = bits
 
     @classmethod
-    def from_hex(cls, text, bits=256):
+    def from_hex(cls, text: str, bits: int = 256) -> "HashValue":
         if not isinstance(text, str):
             raise ValueError("hash must be a hex string, got %s" % type(text).__name__)
         if len(text) != bits // 4:
@@ -29,7 +30,7 @@ class HashValue:
         return cls(int(text, 16), bits)
 
     @classmethod
-    def from_bits(cls, bit_list):
+    def from_bits(cls, bit_list: Sequence[int]) -> "HashValue":
         """From a sequence of 0/1 where index k is bit k."""
         value = 0
         for k, bit in enumerate(bit_list):
@@ -38,19 +39,19 @@ class HashValue:
         return cls(value, len(bit_list))
 
     @property
-    def bits(self):
+    def bits(self) -> int:
         return self._bits
 
     def __int__(self):
         return self._int
 
-    def hex(self):
+    def hex(self) -> str:
         return format(self._int, "0%dx" % (self._bits // 4))
 
-    def bit(self, k):
+    def bit(self, k: int) -> int:
         return (self._int >> k) & 1
 
-    def __sub__(self, other):
+    def __sub__(self, other: "HashValue") -> int:
         if not isinstance(other, HashValue):
             return NotImplemented
         if other._bits != self._bits:
@@ -70,7 +71,7 @@ class HashValue:
         return "HashValue(%r)" % self.hex()
 
 
-def hamming(a_hex, b_hex):
+def hamming(a_hex: str, b_hex: str) -> int:
     """Hamming distance between two equal-length hex strings."""
     if len(a_hex) != len(b_hex):
         raise ValueError("cannot compare hashes of %d and %d hex digits" % (len(a_hex), len(b_hex)))

@@ -3,30 +3,42 @@
 A crop moves the frame, not the content, so windows placed by content line up where windows
 placed by the frame cannot. The keypoints are the strongest local extrema of a difference of
 two blurs (a band-pass filter: blobs about SCALE of the picture's longer side across), on
-the luma grid hashing.robust cuts its windows from, at half its resolution. Blurs are
+the luma grid hashing.grid cuts windows from, at half its resolution. Blurs are
 binomial (a Gaussian in integers) along each axis, sized in pixels, not grid cells, so a blob
 looks the same in a picture of any aspect ratio. Extrema near the edges are skipped: a crop would cut their blur.
+
+A pair of keypoints spans a window (pair_windows: a square centred between them), which a crop
+of the picture keeps wherever its edges fall, as long as it keeps both blobs.
 
 Integers up to the sub-cell refinement (basic float operations only), so CPython and Pyodide
 find the same points.
 """
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from heapq import heapify, heappop
 from math import comb
 
-from .pdq import SAMPLE_SCALE, _lane_mask, _packed_transpose, _unsigned_lanes, _weighted_sum
+from .lanes import lane_mask, packed_transpose, unsigned_lanes, weighted_sum
+from .pdq import SAMPLE_SCALE
 
 SCALE = 1 / 64  # the inner blur's sigma, as a share of the longer side
 MIN_CONTRAST = 2 * SAMPLE_SCALE  # luma levels: weaker extrema are noise
 NEIGHBOURHOOD = 2  # an extremum is the largest (smallest) within this many cells each way
 KERNEL_BITS = 16
 EDGE = 3  # extrema within this many coarse sigmas of an edge are skipped: a crop would cut their blur
+PAIR_SPAN = 1.2  # a pair's window: a square PAIR_SPAN times their distance across, centred between them
+MIN_PAIR = 0.15  # pairs closer than this share of the longer side span too little to hash
+
+_Window = tuple[float, float, float, float]  # hashing.grid.Window (hashing.grid imports this module)
 
 
-def keypoints(values, columns, width, height, count, scale=SCALE):
+def keypoints(values: Sequence[Sequence[int]], columns: list[int], width: int, height: int, count: int,
+              scale: float = SCALE) -> list[tuple[float, float]]:
     """The `count` strongest keypoints as (x, y) shares of the picture, strongest first.
 
     values: the grid's rows of ints; columns: the same grid packed by column (a 64-bit lane
-    per row), as hashing.robust._Grid holds them; width, height: the picture's pixels; scale:
+    per row), as hashing.grid.Grid holds them; width, height: the picture's pixels; scale:
     the inner blur's sigma as a share of the longer side (a crop sees its blobs larger).
     """
     rows, cols = len(values), len(values[0])
@@ -44,7 +56,7 @@ def keypoints(values, columns, width, height, count, scale=SCALE):
                   for x, a in enumerate(map(abs, dog[y][mx:cols - mx]), mx) if a >= MIN_CONTRAST]
     heapify(candidates)
     r = NEIGHBOURHOOD
-    out = []
+    out: list[tuple[float, float]] = []
     while candidates and len(out) < count:
         _, y, x = heappop(candidates)
         v = dog[y][x]
@@ -82,7 +94,7 @@ def _kernel(sigma):
 def _blur(columns, rows, sx, sy):
     """The grid blurred along x then y, edges repeated; returns rows of ints."""
     across = _blur_lines(columns, _kernel(sx), rows)  # per column, a lane per row
-    down = _blur_lines(_packed_transpose(across, rows), _kernel(sy), len(columns))
+    down = _blur_lines(packed_transpose(across, rows), _kernel(sy), len(columns))
     return [list(line) for line in down]
 
 
@@ -90,10 +102,50 @@ def _blur_lines(lines, kernel, lanes):
     """Each packed line (`lanes` 64-bit lanes) replaced by the kernel's weighted sum of its
     neighbours, edges repeated; returned unpacked."""
     n, reach = len(lines), len(kernel) // 2
-    mask = _lane_mask(lanes, 64 - KERNEL_BITS)
+    mask = lane_mask(lanes, 64 - KERNEL_BITS)
     padded = [lines[0]] * reach + lines + [lines[-1]] * reach
     out = []
     for i in range(n):
-        acc = (_weighted_sum(kernel, padded[i:i + len(kernel)]) >> KERNEL_BITS) & mask
-        out.append(_unsigned_lanes("Q", acc.to_bytes(8 * lanes, "little")))
+        acc = (weighted_sum(kernel, padded[i:i + len(kernel)]) >> KERNEL_BITS) & mask
+        out.append(unsigned_lanes("Q", acc.to_bytes(8 * lanes, "little")))
+    return out
+
+
+def pair_windows(points: Sequence[tuple[float, float]], width: int, height: int,
+                 spread: bool = False) -> list[_Window]:
+    """Windows (x0, y0, x1, y1 shares) spanned by pairs of keypoints (`points`, strongest first,
+    of a picture of width x height pixels) that fit in the picture, the pairs of the strongest
+    first: (0, 1), (0, 2), (1, 2), (0, 3), ... spread=True (for a query's few windows): each
+    next window is the first pair left whose busier keypoint spans the fewest windows so far
+    (spread_pairs), so that one bad keypoint spoils few of them (an emoji or a sticker is
+    often the strongest blob of a copy)."""
+    w, h = width, height
+    out = []
+    for j in range(1, len(points)):
+        for i in range(j):
+            (xa, ya), (xb, yb) = points[i], points[j]
+            dx, dy = (xa - xb) * w, (ya - yb) * h
+            d = math.sqrt(dx * dx + dy * dy)  # correctly rounded everywhere, unlike pow()
+            if d < MIN_PAIR * max(w, h):
+                continue
+            half = PAIR_SPAN * d / 2
+            cx, cy = (xa + xb) / 2 * w, (ya + yb) / 2 * h
+            window = ((cx - half) / w, (cy - half) / h, (cx + half) / w, (cy + half) / h)
+            if window[0] >= 0 and window[1] >= 0 and window[2] <= 1 and window[3] <= 1:
+                out.append((i, j, window))
+    return [window for _, _, window in (spread_pairs(out) if spread else out)]
+
+
+def spread_pairs(pairs: Iterable[tuple[int, int, _Window]]) -> list[tuple[int, int, _Window]]:
+    """pairs: (i, j, window) in order of preference. Reordered so that each next one is the
+    first left whose busier keypoint spans the fewest pairs so far."""
+    spans: Counter[int]
+    out: list[tuple[int, int, _Window]]
+    pairs, spans, out = list(pairs), Counter(), []
+    while pairs:
+        n = min(range(len(pairs)), key=lambda n: (max(spans[pairs[n][0]], spans[pairs[n][1]]), n))
+        i, j, _ = pair = pairs.pop(n)
+        spans[i] += 1
+        spans[j] += 1
+        out.append(pair)
     return out

@@ -4,7 +4,11 @@ Used by the backend's match API and by platforms on their own machines, so both 
 Which enrolled type may match which query type, and within how many bits, is data (RULES):
 a new hash type is a new row, never a change to how existing ones match.
 """
-from .records import HashRecord
+from collections.abc import Sequence
+
+from .records import HashRecord, MediaRecord
+
+Frame = tuple[HashRecord, ...]  # one video frame's perceptual records (FRAME_TYPES)
 
 # Meta's recommended PDQ threshold: at most 31 of 256 bits differ.
 PDQ_MATCH_DISTANCE = 31
@@ -45,7 +49,7 @@ RULES = {
 LOOSEST_DISTANCE = max(RULES.values())
 
 
-def can_match(record):
+def can_match(record: HashRecord) -> bool:
     """False for a record the rule never lets match anything: a weak perceptual hash.
 
     Indexes use this to leave such records out; record_distance applies it to both sides.
@@ -53,7 +57,7 @@ def can_match(record):
     return not record.weak
 
 
-def record_distance(enrolled, query, max_distance=None):
+def record_distance(enrolled: HashRecord, query: HashRecord, max_distance: int | None = None) -> int | None:
     """Distance if `query` matches `enrolled`, else None.
 
     Exact digests match only when equal (distance 0). Perceptual hashes match when RULES
@@ -74,22 +78,23 @@ def record_distance(enrolled, query, max_distance=None):
     return distance if distance <= limit else None
 
 
-def image_match(enrolled, query, max_distance=None):
+def image_match(enrolled: MediaRecord, query: MediaRecord, max_distance: int | None = None) -> dict | None:
     """Evidence if photo `query` matches enrolled photo `enrolled` (MediaRecords), else None.
 
     A photo matches when any pair of their hashes does (record_distance). The evidence:
     {"type": enrolled hash type, "query_type", "enrolled": i, "query": j (positions in the
     records' hash lists), "distance", "pairs": how many pairs matched}, for the closest pair.
     """
-    best, pairs = None, 0
+    best, nearest, pairs = None, 0, 0
     for i, e in enumerate(enrolled.hashes):
         for j, q in enumerate(query.hashes):
             d = record_distance(e, q, max_distance)
             if d is None:
                 continue
             pairs += 1
-            if best is None or d < best["distance"]:
+            if best is None or d < nearest:
                 best = {"type": e.type, "query_type": q.type, "enrolled": i, "query": j, "distance": d}
+                nearest = d
     if best is not None:
         best["pairs"] = pairs
     return best
@@ -99,11 +104,12 @@ def image_match(enrolled, query, max_distance=None):
 FRAME_TYPES = ("pdq", "pdq-blocks")
 
 
-def frame_numbers(records):
+def frame_numbers(records: Sequence[HashRecord]) -> list[int | None]:
     """For each of a video's hash records, the number of the frame it belongs to (None for a
     digest): each PDQ record starts a frame and the pdq-blocks record after it belongs to
     that frame (hashing.video.FrameHashes.records). Raises ValueError for any other order."""
-    out, frame, previous = [], -1, None
+    out: list[int | None] = []
+    frame, previous = -1, None
     for r in records:
         if not r.perceptual:
             out.append(None)
@@ -117,17 +123,17 @@ def frame_numbers(records):
     return out
 
 
-def video_frames(records):
+def video_frames(records: Sequence[HashRecord]) -> list[Frame]:
     """A video's frames from its hash records (frame_numbers), digests skipped: a list of
     tuples of HashRecords."""
-    frames = {}
+    frames: dict[int, list[HashRecord]] = {}
     for r, n in zip(records, frame_numbers(records)):
         if n is not None:
             frames.setdefault(n, []).append(r)
     return [tuple(f) for f in frames.values()]
 
 
-def frame_distance(enrolled, query, max_distance=None):
+def frame_distance(enrolled: Frame, query: Frame, max_distance: int | None = None) -> int | None:
     """The distance of the closest pair of records of two frames (tuples of HashRecords) that
     RULES lets match (record_distance), else None."""
     best = None
@@ -139,7 +145,7 @@ def frame_distance(enrolled, query, max_distance=None):
     return best
 
 
-def frame_shares(enrolled, query, max_distance=None):
+def frame_shares(enrolled: list[Frame], query: list[Frame], max_distance: int | None = None) -> tuple[float, float]:
     """vPDQ's comparison of two videos' frames (lists of tuples of HashRecords, video_frames).
 
     Returns (query_share, enrolled_share): the share of the query's distinct usable frames
@@ -174,7 +180,7 @@ VIDEO_MIN_FRAMES = 2
 VIDEO_MIN_SHARE = 0.05
 
 
-def frames_match(enrolled, query, max_distance=None):
+def frames_match(enrolled: list[Frame], query: list[Frame], max_distance: int | None = None) -> dict | None:
     """Evidence if the query video matches the enrolled one (their frames, video_frames),
     else None: vPDQ's pair of shares and the number of query frames that matched."""
     query_share, enrolled_share = frame_shares(enrolled, query, max_distance)
@@ -184,11 +190,13 @@ def frames_match(enrolled, query, max_distance=None):
     return {"query_share": round(query_share, 4), "enrolled_share": round(enrolled_share, 4), "frames": frames}
 
 
-def video_shares(enrolled, query, max_distance=None):
+def video_shares(enrolled: Sequence[HashRecord], query: Sequence[HashRecord],
+                 max_distance: int | None = None) -> tuple[float, float]:
     """frame_shares of two videos' hash records."""
     return frame_shares(video_frames(enrolled), video_frames(query), max_distance)
 
 
-def video_match(enrolled, query, max_distance=None):
+def video_match(enrolled: Sequence[HashRecord], query: Sequence[HashRecord],
+                max_distance: int | None = None) -> dict | None:
     """Evidence if the query video matches the enrolled one (their hash records), else None (frames_match)."""
     return frames_match(video_frames(enrolled), video_frames(query), max_distance)

@@ -26,12 +26,13 @@ How this stays fast without numpy (a per-pixel Python loop over 12 MP takes minu
   fixed-point DCT table), so CPython and Pyodide give the same bits: no float result
   depends on the platform's maths library.
 """
-import math
-import sys
-from array import array
+from collections.abc import Sequence
 from operator import mul
 
 from .hashvalue import HashValue
+from .lanes import (
+    dct_table, lane_mask, offset_table, pack_lanes, packed_transpose, signed_weighted_sums, unsigned_lanes, weighted_sum,
+)
 from .pixels import Pixels
 
 SAMPLES = 64  # the 64x64 image the DCT runs on
@@ -48,7 +49,6 @@ WEIGHT_BITS = 32  # fixed-point precision of the filter weights
 # bits) and every weighted sum, the DCT's included, stays inside 64-bit lanes.
 VERTICAL_SHIFT = 26
 HORIZONTAL_SHIFT = 28
-DCT_BITS = 24  # fixed-point precision of the DCT table (|entries| <= 2**24)
 
 # Luma as the reference computes it (0.299 R + 0.587 G + 0.114 B), scaled by 1000 to stay integral.
 LUMA_R, LUMA_G, LUMA_B = 299, 587, 114
@@ -68,19 +68,27 @@ class PdqHash:
     """A PDQ hash with its quality, and the DCT it came from (for the dihedral variants)."""
 
     __slots__ = ("hash", "quality", "_dct")
+    hash: HashValue
+    quality: int
+    _dct: list[list[int]]
 
-    def __init__(self, hash, quality, dct):
+    def __init__(self, hash: HashValue, quality: int, dct: list[list[int]]):
         self.hash = hash
         self.quality = quality
         self._dct = dct
 
-    def dihedral(self):
+    @property
+    def dct(self) -> list[list[int]]:
+        """The 16 x 16 DCT coefficients the bits came from (rows of vertical frequency)."""
+        return self._dct
+
+    def dihedral(self) -> dict[str, HashValue]:
         """The hashes of the 8 rotations/flips of the image, from the one DCT, as the reference does.
 
         Returns {name: HashValue} in DIHEDRAL_NAMES order (see dihedral_dcts)."""
-        return {name: _bits_above_median(b) for name, b in self.dihedral_dcts().items()}
+        return {name: bits_above_median(b) for name, b in self.dihedral_dcts().items()}
 
-    def dihedral_dcts(self):
+    def dihedral_dcts(self) -> dict[str, list[list[int]]]:
         """The DCTs of the 8 rotations/flips of the image, {name: 16 x 16 rows}.
 
         The basis cos((k + 1)(2x + 1) pi / 128) is even or odd under the mirror x -> 63 - x as
@@ -118,7 +126,7 @@ class PdqHash:
         return "PdqHash(%s, quality=%d)" % (self.hash.hex(), self.quality)
 
 
-def pdq_hash(pixels):
+def pdq_hash(pixels: Pixels) -> PdqHash:
     """PDQ hash and quality of decoded pixels (a Pixels value)."""
     return LumaBlocks(pixels).pdq()
 
@@ -126,11 +134,11 @@ def pdq_hash(pixels):
 class LumaBlocks:
     """An image's luma summed in blocks: the one pass over its pixels, shared by every hash of it.
 
-    pdq() is the image's PDQ; samples(n) is the same filter sampled n x n (hashing.robust
-    takes its windows from a finer grid than PDQ's 64 x 64).
+    pdq() is the image's PDQ; samples(n) is the same filter sampled n x n (the robust
+    hashes take their windows from a finer grid than PDQ's 64 x 64: hashing.grid).
     """
 
-    def __init__(self, pixels):
+    def __init__(self, pixels: Pixels):
         if not isinstance(pixels, Pixels):
             raise PdqError("pdq_hash() takes a Pixels value, got %s" % type(pixels).__name__)
         w, h = pixels.width, pixels.height
@@ -143,10 +151,10 @@ class LumaBlocks:
         self.row_sizes = [len(rows) for rows in strips]
         self.col_sizes = [min(self.kx, w - x) for x in range(0, w, self.kx)]  # the columns each block sums
         self.grid = _block_luma(pixels, self.kx, strips)
-        self._pdq_samples = None
-        self._packed_rows = None
+        self._pdq_samples: tuple[list[int], list[Sequence[int]]] | None = None
+        self._packed_rows: list[int] | None = None
 
-    def samples(self, n, box=None):
+    def samples(self, n: int, box: tuple[int, int, int, int] | None = None) -> list[int]:
         """The n x n tent-filtered samples, as n integers (one per column) with a 64-bit lane per row.
 
         box: (x0, y0, x1, y1) in pixels to sample only that part of the image, as if cropped
@@ -157,23 +165,23 @@ class LumaBlocks:
         row_weights = _block_weights(rows, self.row_sizes, self.ky)
         col_weights = _block_weights(cols, self.col_sizes, self.kx)
         if self._packed_rows is None:  # PDQ and the robust hashes' grids all sample them
-            self._packed_rows = [_pack_lanes(row) for row in self.grid]
+            self._packed_rows = [pack_lanes(row) for row in self.grid]
         return _sample_columns(self._packed_rows, len(self.grid[0]), row_weights, col_weights, n)
 
-    def pdq_samples(self):
+    def pdq_samples(self) -> tuple[list[int], list[Sequence[int]]]:
         """PDQ's 64 x 64 samples, computed once: (packed columns as samples() gives them,
         values[j][i] the sample at row i of column j)."""
         if self._pdq_samples is None:
             columns = self.samples(SAMPLES)
-            self._pdq_samples = columns, [_unsigned_lanes("Q", c.to_bytes(8 * SAMPLES, "little")) for c in columns]
+            self._pdq_samples = columns, [unsigned_lanes("Q", c.to_bytes(8 * SAMPLES, "little")) for c in columns]
         return self._pdq_samples
 
-    def pdq(self):
+    def pdq(self) -> PdqHash:
         columns, values = self.pdq_samples()
         # Gradients sum over both directions, so quality can take the samples transposed.
         quality = _quality(values, SAMPLE_SCALE)
         dct = _dct16(columns, values)
-        return PdqHash(_bits_above_median(dct), quality, dct)
+        return PdqHash(bits_above_median(dct), quality, dct)
 
 
 def _block_size(side):
@@ -229,38 +237,9 @@ def _block_luma(pixels, kx, strips):
         g = total - rb
         luma = LUMA_R * (rb & mask_lo) + LUMA_B * ((rb >> 16) & mask_lo) + LUMA_G * ((g >> 8) & mask_lo)
         luma *= ones  # lane kx-1, 2kx-1, ... now holds the sum of its block
-        sums = _unsigned_lanes("I", luma.to_bytes(4 * lanes + 4, "little"))
+        sums = unsigned_lanes("I", luma.to_bytes(4 * lanes + 4, "little"))
         grid.append(sums[kx - 1::kx][:gw])
     return grid
-
-
-def _unsigned_lanes(typecode, little_endian):
-    """Little-endian bytes as an array of 32-bit ("I") or 64-bit ("Q") unsigned lanes."""
-    lanes = array(typecode, little_endian)
-    if sys.byteorder == "big":
-        lanes.byteswap()
-    return lanes
-
-
-def _pack_lanes(values):
-    """Unsigned values as one integer with a 64-bit lane each (value i at bit 64 * i)."""
-    lanes = array("Q", values)
-    if sys.byteorder == "big":
-        lanes.byteswap()
-    return int.from_bytes(lanes.tobytes(), "little")
-
-
-def _packed_transpose(lines, n):
-    """Lines of n unsigned values each (arrays or lists), transposed and packed: n integers,
-    the k-th with a 64-bit lane per line holding its value k (a pass over one axis becomes
-    lines along the other, without packing a line at a time)."""
-    transposed = array("Q", bytes(8 * n * len(lines)))
-    for j, line in enumerate(lines):
-        transposed[j::len(lines)] = line if isinstance(line, array) else array("Q", line)
-    if sys.byteorder == "big":
-        transposed.byteswap()
-    flat, size = transposed.tobytes(), 8 * len(lines)
-    return [int.from_bytes(flat[k:k + size], "little") for k in range(0, len(flat), size)]
 
 
 def _tent_weights(n, samples=SAMPLES):
@@ -323,31 +302,18 @@ def _sample_columns(packed, gw, row_weights, col_weights, samples=SAMPLES):
     sample row). Each pass's result is cut to 32 bits per lane (a shift and a mask, lane
     by lane), so that the next weighted sum cannot overflow its 64-bit lanes.
     """
-    cut_rows = _lane_mask(gw, 64 - VERTICAL_SHIFT)
+    cut_rows = lane_mask(gw, 64 - VERTICAL_SHIFT)
     sample_rows = []  # per sample row, a value per block column
     for first, weights in row_weights:
-        acc = _weighted_sum(weights, packed[first:first + len(weights)])
-        sample_rows.append(_unsigned_lanes("Q", ((acc >> VERTICAL_SHIFT) & cut_rows).to_bytes(8 * gw, "little")))
-    block_columns = _packed_transpose(sample_rows, gw)  # block column c: a lane per sample row
-    cut_samples = _lane_mask(samples, 64 - HORIZONTAL_SHIFT)
+        acc = weighted_sum(weights, packed[first:first + len(weights)])
+        sample_rows.append(unsigned_lanes("Q", ((acc >> VERTICAL_SHIFT) & cut_rows).to_bytes(8 * gw, "little")))
+    block_columns = packed_transpose(sample_rows, gw)  # block column c: a lane per sample row
+    cut_samples = lane_mask(samples, 64 - HORIZONTAL_SHIFT)
     columns = []
     for first, weights in col_weights:
-        acc = _weighted_sum(weights, block_columns[first:first + len(weights)])
+        acc = weighted_sum(weights, block_columns[first:first + len(weights)])
         columns.append((acc >> HORIZONTAL_SHIFT) & cut_samples)
     return columns
-
-
-def _weighted_sum(weights, lines):
-    """sum(w * line): whole packed lines at once, each lane summed on its own."""
-    acc = 0
-    for weight, line in zip(weights, lines):
-        acc += weight * line
-    return acc
-
-
-def _lane_mask(lanes, bits):
-    """An integer with the low `bits` bits of each of `lanes` 64-bit lanes set."""
-    return int.from_bytes(((1 << bits) - 1).to_bytes(8, "little") * lanes, "little")
 
 
 def _quality(samples, scale):
@@ -370,20 +336,8 @@ def _quality(samples, scale):
     return min(100, gradient // 90)
 
 
-def _dct_table(samples=SAMPLES, frequencies=DCT_SIDE):
-    """The reference's 16x64 DCT matrix rows cos((pi / 128) * (k + 1) * (2x + 1)), without the
-    DC row, rounded to fixed point (the common factor sqrt(2/64) cannot change a median test).
-    Other sizes alike: the lowest `frequencies` rows of the DCT of `samples` points."""
-    one = 1 << DCT_BITS
-    return [
-        [round(math.cos(math.pi / (2 * samples) * (k + 1) * (2 * x + 1)) * one) for x in range(samples)]
-        for k in range(frequencies)
-    ]
-
-
-_DCT = _dct_table()
-_DCT_ONE = 1 << DCT_BITS
-_DCT_OFFSET = [[v + _DCT_ONE for v in row] for row in _DCT]  # 0 .. 2**25: non-negative for packed lanes
+_DCT = dct_table(SAMPLES, DCT_SIDE)  # the reference's 16 x 64 DCT matrix, in fixed point
+_DCT_OFFSET = offset_table(_DCT)  # 0 .. 2**25: non-negative for packed lanes
 
 
 def _dct16(columns, values):
@@ -395,16 +349,12 @@ def _dct16(columns, values):
     Returns rows of vertical frequency, columns of horizontal frequency.
     """
     row_sums = [sum(row) for row in zip(*values)]
-    sd = []  # sd[k][i] = sum_j S[i][j] * D[k][j]
-    for d in _DCT_OFFSET:
-        acc = _weighted_sum(d, columns)
-        lanes = _unsigned_lanes("Q", acc.to_bytes(8 * SAMPLES, "little"))
-        sd.append([v - _DCT_ONE * r for v, r in zip(lanes, row_sums)])
+    sd = signed_weighted_sums(_DCT_OFFSET, columns, row_sums)  # sd[k][i] = sum_j S[i][j] * D[k][j]
     # b[l][k] = sum_i D[l][i] * sd[k][i]
     return [[sum(map(mul, d, sdk)) for sdk in sd] for d in _DCT]
 
 
-def _bits_above_median(dct):
+def bits_above_median(dct: Sequence[Sequence[int]]) -> HashValue:
     """Bit i*16+j is set when coefficient (i, j) is above the median, as in the reference.
 
     The reference's median (Torben's method) of 256 values is the 128th smallest."""

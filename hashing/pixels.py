@@ -18,8 +18,12 @@ class Pixels:
     """
 
     __slots__ = ("width", "height", "mode", "data")
+    width: int
+    height: int
+    mode: str
+    data: memoryview
 
-    def __init__(self, width, height, data, mode="RGBA"):
+    def __init__(self, width: int, height: int, data: bytes | bytearray | memoryview, mode: str = "RGBA"):
         for name, side in (("width", width), ("height", height)):
             if not isinstance(side, int) or isinstance(side, bool):
                 raise PixelsError("%s must be an integer, got %r" % (name, side))
@@ -43,10 +47,10 @@ class Pixels:
         self.data = data
 
     @property
-    def channels(self):
+    def channels(self) -> int:
         return CHANNELS[self.mode]
 
-    def row(self, y):
+    def row(self, y: int) -> memoryview:
         """Row y as a memoryview of width * channels bytes."""
         stride = self.width * self.channels
         return self.data[y * stride:(y + 1) * stride]

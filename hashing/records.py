@@ -6,6 +6,8 @@
 No file name, size, dimensions, time or place. Signal types are data: a new algorithm is a new
 entry in SIGNAL_TYPES, never a change to an existing one.
 """
+from collections.abc import Iterable
+
 from .hashvalue import HashValue
 
 MEDIA_TYPES = ("image", "video")
@@ -27,14 +29,17 @@ class SignalType:
     """What a hash type is: its length, and whether it is perceptual (compared by distance)."""
 
     __slots__ = ("name", "bits", "perceptual")
+    name: str
+    bits: int
+    perceptual: bool
 
-    def __init__(self, name, bits, perceptual):
+    def __init__(self, name: str, bits: int, perceptual: bool):
         self.name = name
         self.bits = bits
         self.perceptual = perceptual
 
     @property
-    def hex_length(self):
+    def hex_length(self) -> int:
         return self.bits // 4
 
     def __repr__(self):
@@ -73,8 +78,11 @@ class HashRecord:
     """One hash of one media item: type, lowercase hex value and (perceptual types only) quality 0-100."""
 
     __slots__ = ("type", "value", "quality")
+    type: str
+    value: str
+    quality: int | None
 
-    def __init__(self, type, value, quality=None):
+    def __init__(self, type: str, value: str, quality: int | None = None):
         signal = SIGNAL_TYPES.get(type) if isinstance(type, str) else None
         if signal is None:
             raise RecordError("unknown hash type %r: expected one of %s" % (type, ", ".join(SIGNAL_TYPES)))
@@ -97,28 +105,28 @@ class HashRecord:
         raise AttributeError("HashRecord is immutable")
 
     @property
-    def signal(self):
+    def signal(self) -> SignalType:
         return SIGNAL_TYPES[self.type]
 
     @property
-    def perceptual(self):
+    def perceptual(self) -> bool:
         return self.signal.perceptual
 
     @property
-    def weak(self):
+    def weak(self) -> bool:
         """True for a perceptual hash too featureless to be used alone for a match."""
-        return self.perceptual and self.quality < WEAK_QUALITY
+        return self.perceptual and self.quality is not None and self.quality < WEAK_QUALITY
 
-    def hash_value(self):
+    def hash_value(self) -> HashValue:
         return HashValue.from_hex(self.value, self.signal.bits)
 
     @classmethod
-    def from_json(cls, obj):
+    def from_json(cls, obj: dict) -> "HashRecord":
         _require_keys(obj, "hash record", ("type", "value"), ("quality",))
         return cls(obj["type"], obj["value"], obj.get("quality"))
 
-    def to_json(self):
-        out = {"type": self.type, "value": self.value}
+    def to_json(self) -> dict:
+        out: dict = {"type": self.type, "value": self.value}
         if self.quality is not None:
             out["quality"] = self.quality
         return out
@@ -141,8 +149,10 @@ class MediaRecord:
     """The hash records of one photo or video, as sent from the device."""
 
     __slots__ = ("media", "hashes")
+    media: str
+    hashes: tuple[HashRecord, ...]
 
-    def __init__(self, media, hashes):
+    def __init__(self, media: str, hashes: Iterable[HashRecord]):
         if media not in MEDIA_TYPES:
             raise RecordError("media must be one of %s, got %r" % (", ".join(MEDIA_TYPES), media))
         hashes = tuple(hashes)
@@ -163,11 +173,11 @@ class MediaRecord:
     def __setattr__(self, name, value):
         raise AttributeError("MediaRecord is immutable")
 
-    def of_type(self, type):
+    def of_type(self, type: str) -> list[HashRecord]:
         return [h for h in self.hashes if h.type == type]
 
     @classmethod
-    def from_json(cls, obj):
+    def from_json(cls, obj: dict) -> "MediaRecord":
         _require_keys(obj, "media record", ("media", "hashes"))
         if not isinstance(obj["hashes"], list):
             raise RecordError("hashes must be a JSON array")
@@ -179,7 +189,7 @@ class MediaRecord:
                 raise RecordError("hashes[%d]: %s" % (i, e)) from None
         return cls(obj["media"], records)
 
-    def to_json(self):
+    def to_json(self) -> dict:
         return {"media": self.media, "hashes": [h.to_json() for h in self.hashes]}
 
     def __eq__(self, other):

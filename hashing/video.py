@@ -1,5 +1,5 @@
 """Video hashing, compatible with Meta's vPDQ: the PDQ of frames sampled once per second,
-each followed by the frame's block hash (hashing.robust), which a logo over the middle of
+each followed by the frame's block hash (hashing.blockhash), which a logo over the middle of
 every frame damages only where it covers.
 
 The caller decodes (a <video> element and a canvas in the browser, PyAV on servers) and
@@ -7,11 +7,15 @@ hands over the frame shown at each time frame_times() asks for: the last frame w
 timestamp is at or before it. This module turns those frames into hash records and
 compares two videos the way vPDQ does.
 """
+from collections.abc import Mapping
+
+from .blockhash import frame_block_record
 from .borders import trim_borders
 from .digests import DIGEST_TYPES
-from .pdq import LumaBlocks
+from .hashvalue import HashValue
+from .pdq import LumaBlocks, PdqHash
+from .pixels import Pixels
 from .records import HashRecord, MediaRecord
-from .robust import frame_block_record
 
 SECONDS_PER_FRAME = 1.0
 
@@ -29,7 +33,7 @@ class VideoError(ValueError):
     """The video cannot be hashed."""
 
 
-def frame_times(duration, seconds_per_frame=SECONDS_PER_FRAME, max_frames=MAX_FRAMES):
+def frame_times(duration: float, seconds_per_frame: float = SECONDS_PER_FRAME, max_frames: int = MAX_FRAMES) -> list[float]:
     """The times (seconds) at which to take a frame of a video `duration` seconds long.
 
     One per second from 0, or max_frames spread evenly over a longer video.
@@ -50,14 +54,14 @@ def frame_times(duration, seconds_per_frame=SECONDS_PER_FRAME, max_frames=MAX_FR
 class FrameHashes:
     """Collects the PDQ and block hash of each sampled frame, dropping frames that repeat the previous one."""
 
-    def __init__(self):
-        self.frames = []  # (time, PdqHash) in time order
-        self.blocks = []  # the pdq-blocks HashRecord of each of self.frames, None if an earlier frame's
+    def __init__(self) -> None:
+        self.frames: list[tuple[float, PdqHash]] = []  # (time, PdqHash) in time order
+        self.blocks: list[HashRecord | None] = []  # the pdq-blocks HashRecord of each of self.frames, None if an earlier frame's
         self.seen = 0
-        self._values = set()
-        self._block_values = set()
+        self._values: set[HashValue] = set()
+        self._block_values: set[str] = set()
 
-    def add(self, time, pixels):
+    def add(self, time: float, pixels: Pixels) -> bool:
         """Hash the frame shown at `time` (seconds). Returns True if it was kept."""
         self.seen += 1
         # Letterbox and pillarbox bars are not the video: without them, a copy that adds
@@ -76,7 +80,7 @@ class FrameHashes:
         self._block_values.add(block.value)
         return True
 
-    def records(self):
+    def records(self) -> list[HashRecord]:
         """Each frame's PDQ record followed by its pdq-blocks record (hashing.match.video_frames
         groups them back into frames)."""
         out = []
@@ -86,7 +90,7 @@ class FrameHashes:
         return out
 
 
-def video_record(frames, digests):
+def video_record(frames: FrameHashes, digests: Mapping[str, str]) -> MediaRecord:
     """The hash records of one video: its frames' hashes (FrameHashes) and the file's digests."""
     records = frames.records()
     if not records:

@@ -1,35 +1,54 @@
-"""The `takeback` command."""
+"""The `takeback` command: the top layer, which mounts every tool's commands.
+
+`hash` and `compare` (here), `partner ...` (the platform's tool, takeback/partner/cli.py) and
+`audit` (takeback/audit.py) need only the core; the server's operator commands (`partners ...`,
+`db upgrade`, backend/partners_cli.py) are imported only when one of them runs, so the other
+commands never load Flask or SQLAlchemy, and a platform can install Takeback without them.
+"""
+import importlib
 import json
 import sys
 
 import click
 
 import hashing
-from hashing import FileDigests
 
-from .decode import DecodeError, image_pixels, media_kind, read_chunks, video_frames
+from .audit import audit_command
+from .matching import media_candidates
+from .media import HASH_ERRORS, file_record
+from .partner.cli import partner
 
 
-@click.group(help="Takeback: hash media, run the server's admin tasks.")
+class _ServerCommand(click.Group):
+    """A server command group that stands in for the real one until it is run (see the module docstring)."""
+
+    def __init__(self, name, attribute, help):
+        super().__init__(name, help=help)
+        self.attribute = attribute
+
+    def real(self):
+        try:
+            module = importlib.import_module("backend.partners_cli")
+        except ImportError as e:
+            raise click.ClickException("`takeback %s` needs the server's packages (%s): "
+                                       "pip install 'takeback[server]'" % (self.name, e.name)) from None
+        return getattr(module, self.attribute)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        return self.real().make_context(info_name, args, parent=parent, **extra)
+
+
+@click.group(help="Takeback: hash media, match them, scan a platform's uploads, audit a deployment, "
+             "run the server's admin tasks.")
 def main():
     pass
 
 
-def file_record(path, query=False):
-    """The hash records of one photo or video, decoded and hashed as the browser does.
-
-    query=True: a photo gets the query-side hashes a platform computes for an upload
-    (hashing.query_hashes) instead of those a person enrols."""
-    kind = media_kind(path)
-    digests = FileDigests()
-    for chunk in read_chunks(path):
-        digests.update(chunk)
-    if kind == "image":
-        return hashing.image_record(image_pixels(path), digests.hexdigests(), query=query)
-    frames = hashing.FrameHashes()
-    for time, _number, pixels in video_frames(path)[1]:
-        frames.add(time, pixels)
-    return hashing.video_record(frames, digests.hexdigests())
+main.add_command(_ServerCommand("partners", "partners", "The server's partners (platforms that read the feed): "
+                                "add, list, publish, unpublish, revoke."))
+main.add_command(_ServerCommand("db", "database", "The server's database schema: upgrade."))
+main.add_command(partner)
+main.add_command(audit_command)
 
 
 @main.command("hash")
@@ -49,7 +68,7 @@ def hash_command(paths, query):
     for path in paths:
         try:
             record = file_record(path, query=query)
-        except (DecodeError, hashing.PdqError, hashing.PixelsError, hashing.VideoError) as e:
+        except HASH_ERRORS as e:
             failed += 1
             click.echo("takeback hash: %s: %s" % (path, e), err=True)
             continue
@@ -88,9 +107,14 @@ def compare_command(enrolled_file, query_file):
     Photos match by hashing.image_match, videos by hashing.video_match (their frames' PDQ and block hashes).
     """
     enrolled = _read_records(enrolled_file)
-    for path, query in _read_records(query_file):
+    queries = _read_records(query_file)
+    # The index finds the enrolled media that share a matching hash with each query; the media-level
+    # rule then decides on those only (every match needs such a pair), in enrolled order.
+    candidates = media_candidates([record for _, record in enrolled], [query for _, query in queries])
+    for (path, query), found in zip(queries, candidates):
         matches = []
-        for name, record in enrolled:
+        for position in found:
+            name, record = enrolled[position]
             evidence = _compare(record, query)
             if evidence is not None:
                 matches.append({"path": name, "evidence": evidence})
@@ -113,18 +137,3 @@ def _digests_only(record):
     return hashing.MediaRecord(record.media, [h for h in record.hashes if not h.perceptual] or record.hashes[:1])
 
 
-# The server's operator commands live with the server (backend/partners_cli.py).
-from backend.partners_cli import database, partners  # noqa: E402
-
-main.add_command(partners)
-main.add_command(database)
-
-# The platform's commands (sync, scan, report) live in takeback/partner/.
-from .partner.cli import partner  # noqa: E402
-
-main.add_command(partner)
-
-# Auditors: does a deployment serve exactly the reviewed frontend (docs/AUDIT.md)?
-from .audit import audit_command  # noqa: E402
-
-main.add_command(audit_command)

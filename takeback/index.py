@@ -13,7 +13,7 @@ narrow layout of the smallest radius that covers d, or from WIDE_FROM hashes (WI
 when that narrow layout has radius 2) the wide one. Per query: buckets are the posting lists
 looked up, candidates the rows checked among n random hashes (true matches and
 near-duplicates come on top), latency the median one query per call measured on a shared
-2-core machine (tests/bench_index.py; batched queries do about as well or up to 1.5x better):
+2-core machine (bench/index.py; batched queries do about as well or up to 1.5x better):
 
   layout     chunks            r  covers  buckets  candidates  offsets  used for          latency
   NARROW     16 of 16 bits     1  <= 31      272   n / 241       4 MB   d <= 31, < 2M     1M: 0.2 ms
@@ -37,8 +37,11 @@ structure is rebuilt.
 """
 import itertools
 import math
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
+
+from hashing import HashRecord
 
 PDQ_DISTANCE = 31  # PDQ's distance: PdqIndex's default, and the most a caller's max_distance may ask of a query PDQ
 WIDE_FROM = 2_000_000  # rebuilds with at least this many hashes use WIDE (distances up to 31)
@@ -50,7 +53,7 @@ class Layout:
 
     It covers every distance up to `covers` = chunks * (r + 1) - 1 (pigeonhole)."""
 
-    def __init__(self, name, widths, radius):
+    def __init__(self, name: str, widths: Sequence[int], radius: int):
         if sum(widths) != 256 or not 0 <= radius <= 8:
             raise ValueError("a layout's chunks must cover 256 bits, with a radius of 0..8")
         self.name, self.widths, self.radius = name, tuple(widths), radius
@@ -61,10 +64,10 @@ class Layout:
         within = [sum(math.comb(w, r) for r in range(radius + 1)) for w in self.widths]  # values per chunk
         self.probe_count = sum(within)  # buckets looked up per query
         self.candidate_rate = sum(v / (1 << w) for v, w in zip(within, self.widths))  # per random hash
-        self._probes = None
+        self._probes: tuple | None = None
 
     @property
-    def probes(self):
+    def probes(self) -> tuple:
         """(chunk, XOR mask, bucket base) per probe: every value within `radius` bits of each
         chunk. Built at first use and kept (WIDE_R3: 23,359 probes, 0.6 MB, ~0.03 s)."""
         if self._probes is None:
@@ -78,7 +81,7 @@ class Layout:
             self._probes = (chunk, mask, base)  # one assignment: a concurrent first use builds the same
         return self._probes
 
-    def chunk(self, words, j):
+    def chunk(self, words: np.ndarray, j: int) -> np.ndarray:
         """Chunk j of every row of an (n, 4) uint64 array, as int64 (bits in hex-digit order)."""
         start, width = self.starts[j], self.widths[j]
         word, offset = divmod(start, 64)
@@ -89,7 +92,7 @@ class Layout:
             value = (words[:, word] << np.uint64(low)) | (words[:, word + 1] >> np.uint64(64 - low))
         return (value & np.uint64((1 << width) - 1)).astype(np.int64)
 
-    def chunks(self, words):
+    def chunks(self, words: np.ndarray) -> np.ndarray:
         """(n, m) int64 chunk values."""
         if len(words) <= 64:  # a few queries: Python integers beat a dozen numpy calls each
             shifts = [(256 - s - w, (1 << w) - 1) for s, w in zip(self.starts, self.widths)]
@@ -112,7 +115,7 @@ _NARROWS, _WIDES = (NARROW, NARROW_R2), (WIDE, WIDE_R3)  # each by radius
 MAX_DISTANCE = max(layout.covers for layout in _WIDES)
 
 
-def choose_layout(n, max_distance):
+def choose_layout(n: int, max_distance: int) -> Layout:
     """The layout a rebuild of n hashes uses to answer distances up to max_distance: the
     narrow or wide layout of the smallest radius that covers it, wide from WIDE_FROM (or
     WIDE_FROM_LOOSE when the narrow one needs radius 2) hashes."""
@@ -138,7 +141,7 @@ def _argsort_small(values, width):
     return order
 
 
-def hashes_to_words(hexes):
+def hashes_to_words(hexes: Sequence[str]) -> np.ndarray:
     """An (n, 4) uint64 array from 64-hex-digit PDQ strings (any fixed bit layout works)."""
     if not hexes:
         return np.zeros((0, 4), dtype=np.uint64)
@@ -165,7 +168,7 @@ class PdqIndex:
     cover max_distance).
     """
 
-    def __init__(self, layout=None, max_distance=PDQ_DISTANCE):
+    def __init__(self, layout: Layout | None = None, max_distance: int = PDQ_DISTANCE):
         if not 0 <= max_distance <= MAX_DISTANCE:
             raise ValueError("PdqIndex: max_distance must be 0..%d (takeback.index.MAX_DISTANCE), got %r"
                              % (MAX_DISTANCE, max_distance))
@@ -181,17 +184,17 @@ class PdqIndex:
         self._built = 0                                 # rows covered by the postings
         self._offsets = np.zeros(self.layout.buckets + 1, dtype=np.int32)
         self._postings = np.zeros(0, dtype=np.int32)    # row numbers grouped by (chunk, value)
-        self._tail = {}                                 # key -> row, for rows >= built
+        self._tail: dict[int, int] = {}                 # key -> row, for rows >= built
         self._dead = 0
 
-    def __len__(self):
+    def __len__(self) -> int:
         return int(self._alive.sum())
 
-    def __contains__(self, key):
+    def __contains__(self, key: int) -> bool:
         return self._row(key) is not None
 
     @property
-    def nbytes(self):
+    def nbytes(self) -> int:
         """Bytes of every array the index holds (the tail dictionary aside: at most TAIL_LIMIT keys)."""
         arrays = (self._keys, self._words, self._alive, self._offsets, self._postings)
         return sum(a.nbytes for a in arrays)
@@ -206,13 +209,15 @@ class PdqIndex:
         return None
 
     @classmethod
-    def from_hashes(cls, keys, hexes, layout=None, max_distance=PDQ_DISTANCE):
+    def from_hashes(cls, keys: Iterable[int], hexes: Iterable[str], layout: Layout | None = None,
+                    max_distance: int = PDQ_DISTANCE) -> "PdqIndex":
         """An index built in one go (distinct keys) from 64-hex-digit PDQ strings."""
         return cls.from_words(np.array([int(k) for k in keys], dtype=np.int64), hashes_to_words(list(hexes)), layout,
                               max_distance)
 
     @classmethod
-    def from_words(cls, keys, words, layout=None, max_distance=PDQ_DISTANCE):
+    def from_words(cls, keys: "Sequence[int] | np.ndarray", words: np.ndarray, layout: Layout | None = None,
+                   max_distance: int = PDQ_DISTANCE) -> "PdqIndex":
         """An index built in one go from distinct int keys and an (n, 4) uint64 array (hashes_to_words)."""
         keys = np.asarray(keys, dtype=np.int64)
         words = np.asarray(words, dtype=np.uint64).reshape(-1, 4)
@@ -228,10 +233,10 @@ class PdqIndex:
         index.rebuild()
         return index
 
-    def add(self, key, hex_value):
+    def add(self, key: int, hex_value: str) -> None:
         self.add_many([key], [hex_value])
 
-    def add_many(self, keys, hexes):
+    def add_many(self, keys: Sequence[int], hexes: Sequence[str]) -> None:
         """Add (or replace) hashes; hexes are 64-digit PDQ strings."""
         words = hashes_to_words(list(hexes))
         keys = [int(k) for k in keys]
@@ -250,13 +255,13 @@ class PdqIndex:
             self._tail[key] = start + i
         self._maybe_rebuild()
 
-    def remove(self, key):
+    def remove(self, key: int) -> bool:
         """Remove a key; False if it was not there."""
         removed = self._remove(int(key))
         self._maybe_rebuild()
         return removed
 
-    def remove_many(self, keys):
+    def remove_many(self, keys: Iterable[int]) -> int:
         """Remove keys (absent ones are ignored); how many were there."""
         removed = sum(self._remove(int(k)) for k in keys)
         self._maybe_rebuild()
@@ -277,7 +282,7 @@ class PdqIndex:
         if len(self._tail) > TAIL_LIMIT or self._dead > max(TAIL_LIMIT, self._built // 8):
             self.rebuild()
 
-    def rebuild(self):
+    def rebuild(self) -> None:
         if not self._alive.all():
             self._keys, self._words = self._keys[self._alive], self._words[self._alive]
         order = np.argsort(self._keys, kind="stable")
@@ -302,12 +307,12 @@ class PdqIndex:
             np.cumsum(np.bincount(column, minlength=1 << width), out=self._offsets[base + 1 : base + 1 + (1 << width)])
             self._offsets[base + 1 : base + 1 + (1 << width)] += j * n
 
-    def search(self, hexes, max_distance=None):
+    def search(self, hexes: Iterable[str], max_distance: int | None = None) -> list[list[tuple[int, int]]]:
         """For each query hash (64 hex digits), a list of (key, distance) within max_distance
         (at most, and by default, the distance the index was made for), nearest first."""
         return self.search_words(hashes_to_words(list(hexes)), max_distance)
 
-    def search_words(self, queries, max_distance=None):
+    def search_words(self, queries: np.ndarray, max_distance: int | None = None) -> list[list[tuple[int, int]]]:
         """search() for an (q, 4) uint64 array of query hashes."""
         if max_distance is None:
             max_distance = self.max_distance
@@ -320,7 +325,7 @@ class PdqIndex:
         # spill the per-bucket arrays out of the caches (NARROW at 1M: 7 queries a step; WIDE_R3: 1).
         work = self.layout.probe_count + self.layout.candidate_rate * self._built
         step = int(min(_BATCH, max(1, _STEP_WORK // work)))
-        results = []
+        results: list[list[tuple[int, int]]] = []
         for start in range(0, len(queries), step):
             results.extend(self._search_batch(queries[start : start + step], max_distance))
         return results
@@ -332,7 +337,7 @@ class PdqIndex:
             tail_rows = np.array(sorted(self._tail.values()), dtype=np.int64)
             found.append(self._verify(queries, np.tile(tail_rows, q), np.full(q, len(tail_rows)), max_distance))
         owners, rows, distances = (np.concatenate(parts) for parts in zip(*found))
-        results = [[] for _ in range(q)]
+        results: list[list[tuple[int, int]]] = [[] for _ in range(q)]
         if not len(rows):
             return results
         # A row found through several chunks is one match: keep one (owner, row) pair each.
@@ -361,7 +366,7 @@ class PdqIndex:
         keep = self._alive[rows]
         return owners[keep], rows[keep], distances[keep]
 
-    def _candidates(self, queries):
+    def _candidates(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows from the postings whose chunk is within the layout's radius of a query's, grouped
         by query; and how many rows each query has."""
         q = len(queries)
@@ -405,7 +410,7 @@ class RuleIndex:
     bits) is an error here, never a match silently missed later.
     """
 
-    def __init__(self, rules=None, layout=None):
+    def __init__(self, rules: Mapping[tuple[str, str], int] | None = None, layout: Layout | None = None):
         from hashing import SIGNAL_TYPES
         from hashing import match as match_rule
 
@@ -422,7 +427,7 @@ class RuleIndex:
                     % (enrolled, query, limit, MAX_DISTANCE))
         self.rules = rules
         self.layout = layout
-        self.distances = {}  # enrolled type -> the largest distance its index answers
+        self.distances: dict[str, int] = {}  # enrolled type -> the largest distance its index answers
         for (enrolled, _), limit in rules.items():
             self.distances[enrolled] = max(self.distances.get(enrolled, PDQ_DISTANCE), limit)
         # max_distance replaces the distance of the rows whose query type is "pdq"
@@ -430,24 +435,24 @@ class RuleIndex:
         self.indexes = {t: PdqIndex(layout, d) for t, d in self.distances.items()}
 
     @property
-    def types(self):
+    def types(self) -> tuple[str, ...]:
         """The enrolled hash types indexed, in the rules' order."""
         return tuple(self.indexes)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return sum(len(index) for index in self.indexes.values())
 
-    def __contains__(self, key):
+    def __contains__(self, key: int) -> bool:
         return any(key in index for index in self.indexes.values())
 
-    def __getitem__(self, type_):
+    def __getitem__(self, type_: str) -> PdqIndex:
         return self.indexes[type_]
 
     @property
-    def nbytes(self):
+    def nbytes(self) -> int:
         return sum(index.nbytes for index in self.indexes.values())
 
-    def lookups(self, query_type, max_distance=None):
+    def lookups(self, query_type: str, max_distance: int | None = None) -> list[tuple[str, int]]:
         """[(enrolled type, distance)]: where a query hash of this type is looked up, and within how many bits."""
         if max_distance is not None and not 0 <= max_distance <= self.max_override:
             raise ValueError("max_distance must be 0..%d (the distance the indexes of a query PDQ's rules "
@@ -455,32 +460,32 @@ class RuleIndex:
         return [(e, max_distance if max_distance is not None and q == "pdq" else limit)
                 for (e, q), limit in self.rules.items() if q == query_type]
 
-    def build(self, type_, keys, words):
+    def build(self, type_: str, keys: "Sequence[int] | np.ndarray", words: np.ndarray) -> None:
         """Replace the index of one enrolled type, built in one go (PdqIndex.from_words)."""
         self.indexes[type_] = PdqIndex.from_words(keys, words, self.layout, self.distances[type_])
 
-    def add_many(self, type_, keys, hexes):
+    def add_many(self, type_: str, keys: Sequence[int], hexes: Sequence[str]) -> None:
         """Add (or replace) hashes of one enrolled type."""
         self.indexes[type_].add_many(keys, hexes)
 
-    def remove_many(self, keys, type_=None):
+    def remove_many(self, keys: Iterable[int], type_: str | None = None) -> int:
         """Remove keys (from the index of `type_`, or from every index); how many were there."""
         keys = list(keys)
         indexes = self.indexes.values() if type_ is None else [self.indexes[type_]]
         return sum(index.remove_many(keys) for index in indexes)
 
-    def search(self, records, max_distance=None):
+    def search(self, records: Iterable[HashRecord], max_distance: int | None = None) -> list[list[tuple[int, int]]]:
         """For each query (anything with .type and .value: a HashRecord), [(key, distance)] nearest first.
 
         Weak hashes are the caller's to leave out (hashing.can_match). A query type no rule
         pairs with an indexed type finds nothing.
         """
         records = list(records)
-        groups = {}  # (enrolled type, distance) -> query numbers: one batched search each
+        groups: dict[tuple[str, int], list[int]] = {}  # (enrolled type, distance) -> query numbers: one batched search each
         for n, r in enumerate(records):
             for lookup in self.lookups(r.type, max_distance):
                 groups.setdefault(lookup, []).append(n)
-        results = [[] for _ in records]
+        results: list[list[tuple[int, int]]] = [[] for _ in records]
         for (type_, limit), numbers in groups.items():
             for n, hits in zip(numbers, self.indexes[type_].search([records[n].value for n in numbers], limit)):
                 results[n].extend(hits)

@@ -146,9 +146,11 @@ def robust_photos(tmp_path_factory):
 
     from PIL import Image
 
-    from hashing import HashRecord, LumaBlocks
-    from hashing.robust import ENROL_WINDOWS, _Grid
-    from takeback.cli import file_record
+    from hashing import LumaBlocks
+    from hashing.grid import Grid
+    from hashing.robust import ENROL_WINDOWS
+    from hashing.windowhash import window_hash
+    from takeback.media import file_record
     from takeback.decode import image_pixels
     from takeback.partner import query_record
 
@@ -174,8 +176,7 @@ def robust_photos(tmp_path_factory):
         paths["unrelated"] = folder / "unrelated.png"
         im.convert("RGB").save(paths["unrelated"])
     enrolled = file_record(paths["same"])
-    value, quality = _Grid(LumaBlocks(image_pixels(paths["same"]))).window_hash(ENROLLED_WINDOW)
-    window = HashRecord("pdq-window", value.hex(), quality)
+    window = window_hash(Grid(LumaBlocks(image_pixels(paths["same"]))), ENROLLED_WINDOW).record("pdq-window")
     assert window in enrolled.hashes
     return SimpleNamespace(enrolled=enrolled, window=window, paths=paths,
                            queries={name: query_record(path) for name, path in paths.items()})

@@ -12,7 +12,8 @@ def run_in_pyodide(items, repeat=1, robust=False):
     """items: dicts with pixels (hashing.Pixels) and optionally file (a path).
 
     Returns the Pyodide Python version and, per item, pdq, quality, dihedral, digests, seconds,
-    and with robust=True the enrol and query hash records (hashing.robust) and the records of the image as a video frame (hashing.FrameHashes), as JSON.
+    and with robust=True the enrol and query hash records (hashing.robust) and the records of
+    the image as a video frame (hashing.FrameHashes), as JSON.
     """
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)

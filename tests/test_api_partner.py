@@ -306,7 +306,7 @@ def test_a_window_never_matches_a_pdq_unless_the_rules_say_so(app_factory, monke
     far = [{"type": "pdq-window", "value": flip_bits(window, d, rng), "quality": 90} for d in (36, 40, 41)]
     assert [[(m["type"], m["distance"]) for m in r["matches"]] for r in match(client, headers, far)] == [
         [("pdq-window", 36)], [("pdq-window", 40)], []]
-    index = app.extensions["takeback_feed_index"].index
+    index = app.extensions["takeback_feed_matcher"].index
     assert (index["pdq-window"].max_distance, index["pdq"].max_distance, index.max_override) == (40, 31, 31)
     bad = client.post("/api/v1/partner/match", headers=headers, json={"hashes": far, "max_distance": 32})
     assert bad.status_code == 400 and "max_distance" in bad.get_json()["detail"]

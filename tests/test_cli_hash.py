@@ -136,3 +136,34 @@ def test_compare_rejects_a_bad_line(tmp_path):
     proc = takeback("compare", "--enrolled", tmp_path / "e.jsonl", "--query", tmp_path / "q.jsonl")
     assert proc.returncode != 0
     assert "e.jsonl line 1" in proc.stderr and "64 hex digits" in proc.stderr
+
+
+def png_declaring(width, height, rows=None):
+    """A PNG of `width` x `height` grey pixels whose rows are all zero: tiny on disk however
+    large it says it is (only the first `rows` rows are written: a decoder must stop at the
+    header, or fail on the missing data)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = height if rows is None else rows
+    packer = zlib.compressobj(9)
+    line = b"\0" * (width + 1)
+    data = b"".join(packer.compress(line) for _ in range(rows)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def test_huge_images_and_bombs_are_refused_before_decoding(tmp_path):
+    # A real 100-megapixel PNG (10000 x 10000, 96 KB on disk), and a 900-megapixel "bomb" that
+    # declares 30000 x 30000 with one row of data: both past Pillow's limit (about 89 MP, a
+    # 3 x 3 GB RGBA buffer avoided); the photo after them is still hashed.
+    (tmp_path / "100mp.png").write_bytes(png_declaring(10000, 10000))
+    (tmp_path / "bomb.png").write_bytes(png_declaring(30000, 30000, rows=1))
+    proc = takeback("hash", tmp_path / "100mp.png", tmp_path / "bomb.png", PHOTO)
+    assert proc.returncode == 1
+    assert [json.loads(line)["path"] for line in proc.stdout.splitlines()] == [str(PHOTO)]
+    errors = proc.stderr.splitlines()
+    assert len(errors) == 2 and all("too many pixels to decode safely" in e for e in errors), errors

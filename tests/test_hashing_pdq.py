@@ -16,6 +16,7 @@ def ours():
     return {row["path"]: pdq_hash(reference_pixels(row["path"])) for row in REFERENCE}
 
 
+@pytest.mark.slow
 def test_agrees_with_the_reference_implementation(ours, capsys):
     distances, quality_gaps, failures = [], [], []
     for row in REFERENCE:

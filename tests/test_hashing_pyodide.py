@@ -11,6 +11,8 @@ from tests.corpus import CORPUS, reference_pixels
 from tests.pyodide_node import ROOT, run_in_pyodide
 from tests.transforms import caption_bars
 
+pytestmark = pytest.mark.slow  # `make check` leaves these out
+
 # Different sizes (tiny to 12 MP), sources (JPEG, PNG, WebP; grey, palette, CMYK, alpha)
 # and pixel modes handed to hashing (RGB, RGBA, L).
 CASES = [

@@ -1,4 +1,6 @@
-"""hashing.robust: the content box, the block hashes, and the keypoint pairs of each side and their block hashes."""
+"""The robust hashes (hashing.robust and the modules it composes): the content box
+(hashing.borders), the block hashes (hashing.blockhash), the keypoint pairs of each side
+(hashing.keypoints) and their block hashes, and the window hashes' mirror choice."""
 import math
 import random
 
@@ -10,10 +12,14 @@ from hashing.hashvalue import HashValue
 from hashing.match import BLOCKS_MATCH_DISTANCE, PAIR_BLOCKS_MATCH_DISTANCE
 from hashing.keypoints import SCALE
 from hashing import keypoints as kp
-from hashing.pdq import LumaBlocks, _pack_lanes, _packed_transpose
-from hashing.robust import (
-    BLOCKS, CELL_SAMPLES, QUERY_PAIRS, WHOLE, _block_bits, _dct, _Grid, _mirror_is_canonical, _mirror_sum, _spread,
-)
+from hashing.lanes import pack_lanes
+from hashing.pdq import LumaBlocks
+from hashing.blockhash import BLOCKS, CELL_SAMPLES, block_bits, pair_block_hash
+from hashing.borders import content_box
+from hashing.grid import WHOLE, Grid, WindowSamples
+from hashing.keypoints import pair_windows, spread_pairs
+from hashing.robust import QUERY_PAIRS, in_turn
+from hashing.windowhash import mirror_is_canonical, mirror_sum, sampled_hash, window_dct
 from tests.corpus import CORPUS
 from tests.transforms import BOLD_FONT, fitted_font
 
@@ -29,14 +35,14 @@ def test_content_box_of_a_bordered_photo(size):
     canvas = Image.new("RGB", (w + 2 * bw, h + 2 * bh), "white")
     canvas.paste(photo, (bw, bh))
     blocks = LumaBlocks(Pixels(canvas.width, canvas.height, canvas.tobytes(), "RGB"))
-    found = _Grid(blocks).content_box()
+    found = content_box(Grid(blocks))
     truth = (bw / canvas.width, bh / canvas.height, (bw + w) / canvas.width, (bh + h) / canvas.height)
     tolerance = (2 * blocks.kx / canvas.width, 2 * blocks.ky / canvas.height) * 2
     assert all(abs(f - t) <= tol for f, t, tol in zip(found, truth, tolerance)), (found, truth)
 
 
 def _content_box(im):
-    return _Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB"))).content_box()
+    return content_box(Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB"))))
 
 
 def test_content_box_of_caption_bars_with_big_letters():
@@ -87,20 +93,14 @@ def test_a_query_spreads_its_pairs_over_its_keypoints():
     # windows (an emoji as keypoint 0 spoils one window, not three), then the rest in order.
     pairs = [(i, j, "w%d%d" % (i, j)) for j in range(1, 4) for i in range(j)]
     assert [w for _, _, w in pairs] == ["w01", "w02", "w12", "w03", "w13", "w23"]
-    assert [w for _, _, w in _spread(pairs)] == ["w01", "w23", "w02", "w13", "w12", "w03"]
-    assert _spread([]) == []
+    assert [w for _, _, w in spread_pairs(pairs)] == ["w01", "w23", "w02", "w13", "w12", "w03"]
+    assert spread_pairs([]) == []
 
 
 def test_pair_windows_of_each_set_are_taken_in_turn():
-    class Sets(_Grid):
-        def __init__(self):  # no picture: only the order is tested
-            pass
-
-        def pair_windows(self, count, spread=False, scale=SCALE):
-            return ["%s%d" % (scale, k) for k in range(count)]
-
-    sets = ((3, "a", False, 2), (2, "b", True, 1))
-    assert Sets().pairs_in_turn(sets) == ["a0", "a1", "b0", "a2", "b1"]
+    # Two of the first set's, one of the second's, again, until both are used up.
+    assert in_turn([["a0", "a1", "a2"], ["b0", "b1"]], [2, 1]) == ["a0", "a1", "b0", "a2", "b1"]
+    assert in_turn([[], ["b0"]], [2, 1]) == ["b0"]
 
 
 def corpus_photo(name, side=640):
@@ -111,7 +111,7 @@ def corpus_photo(name, side=640):
 
 
 def keypoints_of(im, count, scale):
-    return _Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB"))).keypoints(count, scale)
+    return Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB"))).keypoints(count, scale)
 
 
 def _extrema_by_definition(values, columns, width, height, count, scale):
@@ -146,26 +146,19 @@ def test_keypoints_are_the_strongest_extrema_by_definition():
     rng = random.Random(5)
     ims.append(Image.frombytes("L", (320, 200), bytes(rng.randrange(256) for _ in range(64000))).convert("RGB"))
     for im in ims:
-        grid = _Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB")))
-        values = grid.halved()
-        columns = [_pack_lanes(c) for c in zip(*values)]
+        grid = Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB")))
+        values = grid.half_values()
+        columns = [pack_lanes(c) for c in zip(*values)]
         for count, scale in ((12, SCALE), (8, 1 / 76), (8, 1 / 54), (200, SCALE)):
             expected = _extrema_by_definition(values, columns, grid.width, grid.height, count, scale)
             assert kp.keypoints(values, columns, grid.width, grid.height, count, scale) == expected
-
-
-def test_packed_transpose_is_packing_the_transposed_lines():
-    rng = random.Random(3)
-    for lines, n in ((7, 5), (32, 60), (1, 3)):
-        rows = [[rng.randrange(1 << 48) for _ in range(n)] for _ in range(lines)]
-        assert _packed_transpose(rows, n) == [_pack_lanes(c) for c in zip(*rows)]
 
 
 def test_a_crop_finds_the_photos_keypoints_again_at_the_larger_scale():
     # A crop keeping 84% of each side, off-centre, sees the photo's blobs 19% larger: the
     # query's second set of keypoints (found 64/54 larger) lands on the photo's own far more
     # often than its first (found at its own size). Counted within 0.4% of the longer side.
-    larger = QUERY_PAIRS[1][1]
+    larger = QUERY_PAIRS[1].scale
     assert larger == pytest.approx(SCALE / 0.84, rel=0.01)
     found = {SCALE: 0, larger: 0}
     for name in ("opencv__baboon.jpg", "mate__Garden.jpg", "mate__LadyBird.jpg", "opencv__building.jpg"):
@@ -182,7 +175,7 @@ def test_a_crop_finds_the_photos_keypoints_again_at_the_larger_scale():
 
 
 def test_block_bits_are_the_cells_dct_signs_and_means():
-    # _block_bits sums per-row terms; here each cell's DCT is taken as defined (floats are
+    # block_bits sums per-row terms; here each cell's DCT is taken as defined (floats are
     # exact enough for signs on integer samples this far from zero).
     rng = random.Random(5)
     side = BLOCKS * CELL_SAMPLES
@@ -197,28 +190,28 @@ def test_block_bits_are_the_cells_dct_signs_and_means():
                           for v in range(2) for u in range(2)])
     median = sorted(c[0] for c in cells)[len(cells) // 2]
     bits = [b for c in cells for b in (c[0] > median, c[1] > 0, c[2] > 0, c[3] > 0)]
-    assert _block_bits(small) == HashValue.from_bits(bits)
-    mirrored = _block_bits([row[::-1] for row in small])
-    assert _block_bits(small, mirrored=True) == mirrored != _block_bits(small)
+    assert block_bits(small) == HashValue.from_bits(bits)
+    mirrored = block_bits([row[::-1] for row in small])
+    assert block_bits(small, mirrored=True) == mirrored != block_bits(small)
 
 
 def test_a_pair_blocks_mirror_choice_is_the_window_hashs():
     # The pair block reads the mirror rule as a weighted sum of the samples; it must be the
-    # very sum of DCT coefficients _unmirrored reads, on real windows and on random samples.
+    # very sum of DCT coefficients canonical_orientation reads, on real windows and on random samples.
     im = corpus_photo("mate__Garden.jpg")
-    grid = _Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB")))
+    grid = Grid(LumaBlocks(Pixels(im.width, im.height, im.tobytes(), "RGB")))
     rng = random.Random(7)
-    windows = [WHOLE] + grid.pair_windows(12)
+    windows = [WHOLE] + pair_windows(grid.keypoints(12), grid.width, grid.height)
     chosen = []
     for window in windows:
-        _, samples = grid.samples(window)
+        samples = grid.samples(window).rows
         for rows in (samples, [[rng.randrange(1 << 20) for _ in row] for row in samples]):
-            dct = _dct([_pack_lanes(r) for r in rows], rows)
-            weighted = _mirror_sum(rows)
+            dct = window_dct(WindowSamples([pack_lanes(r) for r in rows], rows))
+            weighted = mirror_sum(rows)
             assert weighted == sum(dct[i][j] for i in range(8) for j in range(0, 8 - i, 2))
             chosen.append(weighted < 0)
-        mirrored = _mirror_is_canonical(grid.window_pdq(window, unmirrored=False)._dct)
-        assert grid.pair_blocks(window)[0] == _block_bits(samples, mirrored)
+        mirrored = mirror_is_canonical(sampled_hash(grid, window).dct)
+        assert pair_block_hash(grid, window).value == block_bits(samples, mirrored)
     assert any(chosen) and not all(chosen)
 
 

@@ -104,6 +104,7 @@ def reference_frames(name):
     return {int(r[0]): (int(r[1]), HashValue.from_hex(r[2])) for r in rows}
 
 
+@pytest.mark.slow
 def test_frames_agree_with_vpdq_reference(capsys):
     distances = []
     for path in sorted(TMK.glob("*.mp4")):
@@ -145,6 +146,7 @@ def footage(path):
     return path.stem.replace("_", "-").split("-")[0]
 
 
+@pytest.mark.slow
 def test_frames_of_different_footage_are_far_apart(capsys):
     """The margin under the video rule: the closest frames of two different scenes, per hash type."""
     videos = sorted(TMK.glob("*.mp4")) + OTHER_VIDEOS

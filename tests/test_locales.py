@@ -31,7 +31,8 @@ SAME_AS_ENGLISH = {"brand"}
 PIN_WORD = {"receipt.pin", "status.pin"}
 PIN_LANGS = {"es", "fr", "pt-BR", "de", "it", "pl"}
 # Words spelled as in English: Spanish, German and Italian "Video", French "Photo", "Date" and "Questions".
-COGNATES = {("es", "media.video"), ("de", "media.video"), ("it", "media.video"), ("fr", "media.image"), ("fr", "receipt.date"), ("fr", "help.faq.h")}
+COGNATES = {("es", "media.video"), ("de", "media.video"), ("it", "media.video"), ("fr", "media.image"), ("fr", "receipt.date"),
+            ("fr", "help.faq.h")}
 
 
 def app_languages():
@@ -81,6 +82,7 @@ def test_no_english_sentence_left_inside_a_translation(code):
 
 
 def test_each_language_names_itself_as_the_switcher_does():
-    names = dict(re.findall(r'"?([a-z]{2}(?:-[A-Z]{2})?)"?: "([^"]+)"', re.search(r"NAMES[^{]*\{(.*?)\};", I18N.read_text(encoding="utf-8"), re.S).group(1)))
+    switcher = re.search(r"NAMES[^{]*\{(.*?)\};", I18N.read_text(encoding="utf-8"), re.S).group(1)
+    names = dict(re.findall(r'"?([a-z]{2}(?:-[A-Z]{2})?)"?: "([^"]+)"', switcher))
     for code in LANGS:
         assert table(code)["lang.name"] == names[code]

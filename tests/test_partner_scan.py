@@ -6,9 +6,10 @@ are planted among other corpus photos, an undecodable file and a text file. The 
 find exactly the planted copies.
 
 Most alterations are ones plain PDQ is meant to survive: JPEG re-encoding, resizing, and mild
-crops (0.5% or 1% trimmed off every edge). Two need the robust hashes: a copy turned a quarter
-(the upload's whole-picture window against an enrolled rotation, "pdq-dihedral") and a copy cut to 5% off every
-edge (the upload's whole-picture window against an enrolled "pdq-window").
+crops (0.5% or 1% trimmed off every edge); three copies are HEIC or AVIF, as phones save them.
+Two need the robust hashes: a copy turned a quarter (the upload's whole-picture window against
+an enrolled rotation, "pdq-dihedral") and a copy cut to 5% off every edge (the upload's
+whole-picture window against an enrolled "pdq-window").
 """
 import json
 import os
@@ -62,6 +63,10 @@ PLANTED = [
     ("inbox/upload-08.jpg", "opencv__baboon.jpg", lambda im: resize(crop(im, 0.01), 0.8), {"quality": 80}),
     ("inbox/a/upload-09.jpg", "tuxpaint__cliff.jpg", turn, {"quality": 90}, "pdq-dihedral"),
     ("inbox/c/upload-10.jpg", "tuxpaint__corn_maze.jpg", lambda im: crop(im, 0.05), {"quality": 90}, "pdq-window"),
+    # Phone formats: an iPhone's HEIC, a HEIC that a tool renamed .jpg, an AVIF.
+    ("inbox/a/IMG_0011.heic", "tuxpaint__lighthouse.jpg", lambda im: im, {"quality": 70}),
+    ("inbox/c/upload-12.jpg", "tuxpaint__redwoods_above.jpg", lambda im: im, {"format": "HEIF", "quality": 70}),
+    ("inbox/b/upload-13.avif", "opencv__baboon.jpg", lambda im: resize(im, 0.8), {"quality": 70}),
 ]
 
 
@@ -72,7 +77,7 @@ def app(tmp_path):
 
 def enrol(client, paths):
     """Submit the files' enrolment records (as the browser hashes them); {(type, value): file name}."""
-    from takeback.cli import file_record
+    from takeback.media import file_record
 
     records = [file_record(p) for p in paths]
     response = client.post("/api/v1/cases", json={"items": [r.to_json() for r in records]})
@@ -99,6 +104,7 @@ def build_folder(root):
     return planted
 
 
+@pytest.mark.slow
 def test_scan_finds_exactly_the_planted_copies(app, tmp_path):
     if not os.path.isdir(PHOTOS):
         pytest.fail("the test corpus is missing: %s" % PHOTOS)

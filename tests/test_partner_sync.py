@@ -69,6 +69,7 @@ def test_sync_while_cases_are_created_and_withdrawn(app, partner, tmp_path):
         assert store_snapshot(store) == local
 
 
+@pytest.mark.slow
 def test_kill_9_midway_then_resume(app, partner, tmp_path):
     token = add_partner(app, "killed-platform")
     client = app.test_client()

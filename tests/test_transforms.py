@@ -193,7 +193,7 @@ def test_eval_skips_only_pairs_that_cannot_match():
     set, every pair image_match matches must be among them."""
     from hashing import image_match
 
-    from tests import eval_robustness as ev
+    from bench import robustness as ev
 
     photos = [scene(seed) for seed in range(4)]
     enrolled = [ev.original_records(im)[0] for im in photos]

@@ -1,6 +1,6 @@
 """Edited copies of a photo, made the way people edit photos before reposting them.
 
-`make eval-robustness` (tests/eval_robustness.py) measures how many of these copies still
+`make eval-robustness` (bench/robustness.py) measures how many of these copies still
 match the photo they came from. Each transformation is a Transform: a family, a name, the
 JPEG quality the copy is saved at, and a function (image, rng, donor) -> image that takes
 and returns a Pillow RGB image. `rng` is a random.Random seeded per (photo, transformation),

@@ -220,6 +220,17 @@ $("files").addEventListener("change", () => {
   add(Array.from(input.files ?? []));
   input.value = "";
 });
+// Files dragged onto the pick screen (a computer's way of choosing) take the picker's path. A drop
+// anywhere is held, so that the browser never opens a photo in place of the app.
+const picking = () => !$("screen-pick").hidden;
+document.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  if (e.dataTransfer) e.dataTransfer.dropEffect = picking() ? "copy" : "none";
+});
+document.addEventListener("drop", (e) => {
+  e.preventDefault();
+  if (picking()) add(Array.from(e.dataTransfer?.files ?? []));
+});
 $("cancel").addEventListener("click", cancelVideo);
 
 // ---------------------------------------------------------------- review and send

@@ -1,8 +1,10 @@
 // Hashing on this device: photos and videos are decoded on the page (the browser's own
 // decoders) and hashed by Pyodide in a worker, behind the typed messages of protocol.ts.
 import { decode, DecodeError } from "./decode";
+import { stopHeif } from "./heic/heic";
 import type { Key } from "./i18n";
 import type { FromWorker, MediaRecord, ToWorker } from "./protocol";
+import { sniff, type Sniffed } from "./sniff";
 import { isVideo, VideoFrames } from "./video";
 
 export type FileState = "waiting" | "decoding" | "hashing" | "done" | "error";
@@ -11,6 +13,7 @@ export interface Item {
   key: string; // its pending record's key on this device (store.ts)
   name: string; // the file's name, shown to the person only; "" for a record kept from before
   file: File | null; // dropped once hashed
+  sniffed?: Promise<Sniffed>; // what its first bytes say it is (sniff.ts)
   state: FileState;
   fraction: number;
   problem?: Key;
@@ -70,12 +73,22 @@ worker.onerror = () => {
   for (const [job, resolve] of listeners) resolve({ type: "error", job, code: "internal", detail: "worker failed" });
 };
 
-export const stopWorker = () => worker.terminate();
+export const stopWorker = () => { worker.terminate(); stopHeif(); };
 
-/** Files the person picked: queued, then hashed one after another. */
+/** Files the person picked: queued, then hashed one after another. Photo or video is decided
+ * by the content (a video named .jpg is a video); the name and type only when the content is
+ * not recognised, and until it has been read. */
 export function add(files: File[]): void {
   for (const file of files) {
-    items.push({ job: nextJob++, key: newKey(), name: file.name, file, state: "waiting", fraction: 0, removed: false, video: isVideo(file) });
+    const item: Item = { job: nextJob++, key: newKey(), name: file.name, file, state: "waiting", fraction: 0, removed: false, video: isVideo(file) };
+    item.sniffed = sniff(file).then((s) => {
+      if (s.kind !== "unknown" && item.video !== (s.kind === "video")) {
+        item.video = s.kind === "video";
+        hooks.changed();
+      }
+      return s;
+    });
+    items.push(item);
   }
   hooks.changed();
   void pump();
@@ -104,13 +117,14 @@ async function pump() {
   try {
     let previous: Promise<void> = Promise.resolve();
     for (let item = items.find((i) => i.state === "waiting"); item; item = items.find((i) => i.state === "waiting")) {
+      const sniffed = await item.sniffed;
       if (item.video) {
         await previous;
         previous = Promise.resolve();
         await hashVideo(item);
         continue;
       }
-      const { hashed } = await decodeAndSend(item);
+      const { hashed } = await decodeAndSend(item, sniffed);
       await previous;
       previous = hashed;
     }
@@ -124,14 +138,14 @@ async function pump() {
 }
 
 /** Decodes one photo and hands it to the worker; the promise returned settles when it is hashed. */
-async function decodeAndSend(item: Item): Promise<{ hashed: Promise<void> }> {
+async function decodeAndSend(item: Item, sniffed?: Sniffed): Promise<{ hashed: Promise<void> }> {
   const file = item.file!;
   const started = performance.now();
   item.state = "decoding";
   hooks.changed();
   let decoded;
   try {
-    decoded = await decode(file);
+    decoded = await decode(file, sniffed);
   } catch (e) {
     item.state = "error";
     item.problem = e instanceof DecodeError ? (`file.${e.problem}` as Key) : "file.undecodable";

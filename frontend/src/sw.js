@@ -1,8 +1,11 @@
 // Takeback's service worker: after one visit the app (and the hashing runtime) works offline.
 // The build fills in its version and the list of every file; the API is never cached or touched.
+// The HEIF decoder (ON_DEMAND: its worker, libheif.js, libheif.wasm) is not downloaded ahead:
+// it is cached the first time a HEIF photo needs it, and works offline from then on.
 const VERSION = "__VERSION__";
 const CACHE = "takeback-" + VERSION;
 const PRECACHE = [/*__PRECACHE__*/];
+const ON_DEMAND = new Set([/*__ON_DEMAND__*/]);
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -36,5 +39,11 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   // Versioned files: the cache first (they never change under the same name).
-  event.respondWith(caches.match(request, { cacheName: CACHE }).then((hit) => hit || fetch(request)));
+  event.respondWith(caches.match(request, { cacheName: CACHE }).then((hit) => hit || fetch(request).then((response) => {
+    if (response.ok && ON_DEMAND.has(url.pathname)) {
+      const copy = response.clone();
+      event.waitUntil(caches.open(CACHE).then((cache) => cache.put(request, copy)));
+    }
+    return response;
+  })));
 });

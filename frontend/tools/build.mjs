@@ -8,7 +8,8 @@
 //   4. Brotli copies (.br) of compressible files, listed with the SHA-256 of their source
 //      in precompressed.json so that the server never serves a stale one (--no-brotli skips
 //      this: `takeback audit --build` only needs the manifest).
-//   5. sw.js (the offline cache: every file of this build) and takeback-manifest.json (the
+//   5. sw.js (the offline cache: every file of this build but the HEIF decoder's, which it caches
+//      when first used) and takeback-manifest.json (the
 //      SHA-256 of every served file, the commit, the Pyodide version), which the server
 //      publishes at /.well-known/takeback-manifest.json for auditors (docs/AUDIT.md).
 //
@@ -99,6 +100,11 @@ for (const name of ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm"]) {
   copyFileSync(join(pyodidePkg, name), join(pyDir, name));
 }
 writeFileSync(join(pyDir, stdlibName), stdlib);
+// libheif-js (LGPL-3.0) is served unmodified (libheif.js, libheif.wasm: Vite copies them as
+// assets); its licence goes beside them.
+const heifPkg = join(repo, "node_modules", "libheif-js");
+const heifVersion = JSON.parse(readFileSync(join(heifPkg, "package.json"), "utf8")).version;
+copyFileSync(join(heifPkg, "libheif-wasm", "LICENSE"), join(dist, "assets", `libheif-js-${heifVersion}.LICENSE.txt`));
 
 // 4. Brotli, cached by content (the 9.6 MB wasm takes ~40 s at quality 11).
 function walk(dir) {
@@ -140,11 +146,15 @@ const files = walk(dist)
   .sort();
 const manifest = Object.fromEntries(files.map((f) => [f, sha256(readFileSync(join(dist, f)))]));
 const version = sha256(JSON.stringify(manifest)).slice(0, 16);
-const precache = ["/", ...files.filter((f) => f !== "index.html").map((f) => "/" + f)];
+// The HEIF decoder is fetched only when a HEIF photo needs it (src/heic/), never ahead.
+const onDemand = files.filter((f) => /^assets\/(heic-worker-[\w-]+\.js|libheif-[\w.-]+)$/.test(f)).map((f) => "/" + f);
+if (onDemand.filter((f) => /\.(js|wasm)$/.test(f)).length !== 3) throw new Error(`the HEIF decoder's files: ${onDemand}`);
+const precache = ["/", ...files.filter((f) => f !== "index.html").map((f) => "/" + f).filter((f) => !onDemand.includes(f))];
 const swTemplate = readFileSync(join(front, "src", "sw.js"), "utf8");
 const sw = swTemplate
   .replaceAll("__VERSION__", version)
-  .replace("[/*__PRECACHE__*/]", JSON.stringify(precache));
+  .replace("[/*__PRECACHE__*/]", JSON.stringify(precache))
+  .replace("[/*__ON_DEMAND__*/]", JSON.stringify(onDemand));
 writeFileSync(join(dist, "sw.js"), sw);
 manifest["sw.js"] = sha256(sw);
 // The manifest of what is served; sw.js included, the manifest itself and .br copies not (an

@@ -11,7 +11,9 @@ The command line is `takeback partner sync | scan | report` (takeback/partner/cl
 Only hashes and feedback ever go to the server, never media.
 """
 from .client import PartnerClient, PartnerError, token_from_environment
-from .matcher import FileResult, Match, Matcher, query_record
+from takeback.media import query_record
+
+from .matcher import FileResult, Match, Matcher
 from .store import LocalStore, StoreError
 from .sync import sync
 

@@ -5,15 +5,13 @@
     matcher.match_records([HashRecord("pdq", "f8f8...", 92)])   # per record, [Match, ...]
     matcher.refresh()                             # after a `takeback partner sync`: apply the changes
 
-Perceptual hashes are looked up in takeback.index.RuleIndex: one PdqIndex (exact recall up
-to the largest distance of that type's rules) per enrolled type of the match rules
-(hashing.match.RULES: an upload's PDQ against enrolled PDQs and rotations/flips, its windows
-against enrolled windows), and every
-candidate is confirmed with hashing.record_distance, the rule the server uses; md5/sha256 by
-equality through the store's (type, value) index. Entry details are read from the store at
-match time, so an entry withdrawn by a later sync never matches, even before refresh().
-Only the indexes are held in memory (about 105-130 bytes a hash, and an enrolled photo
-brings ~64 perceptual hashes); entries stay in SQLite.
+Matching is the server's own engine (takeback.matching.FeedMatcher, the rule of
+hashing.match.RULES) over the local store as its feed source (StoreFeed): perceptual hashes
+are looked up in takeback.index.RuleIndex, every candidate is confirmed with
+hashing.record_distance, md5/sha256 match by equality through the store's (type, value)
+index. Entry details are read from the store at match time, so an entry withdrawn by a later
+sync never matches, even before refresh(). Only the indexes are held in memory (about 105-130
+bytes a hash, and an enrolled photo brings ~64 perceptual hashes); entries stay in SQLite.
 """
 import sqlite3
 import threading
@@ -21,27 +19,84 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hashing import (
-    FRAME_TYPES, WEAK_QUALITY, HashRecord, MediaRecord, can_match, frame_numbers, frames_match, record_distance,
-    video_frames,
-)
-from takeback.index import RuleIndex, hashes_to_words
+from hashing import FRAME_TYPES, WEAK_QUALITY, HashRecord, MediaRecord, can_match, frame_numbers, frames_match, video_frames
+from takeback.index import hashes_to_words
+from takeback.matching import FeedMatcher, FeedSource
+from takeback.media import query_record
 
 from .store import ACTIVE, FIELDS, LocalStore
 
 _LOAD_BATCH = 200_000
 
 
-def query_record(path):
-    """How a platform's file is hashed for a query: the one place that decides it.
+class StoreFeed(FeedSource):
+    """The local store (made by `takeback partner sync`) as the engine's feed source.
 
-    It is `takeback hash --query` (takeback.cli.file_record(path, query=True)): a photo's
-    PDQ, its query-side windows (hashing.query_hashes: the whole picture, mirrored, its
-    content box, its middle parts) and md5 + sha256; a video's frame PDQs and digests.
-    """
-    from takeback.cli import file_record  # late: takeback.cli registers this package's commands
+    A connection of its own, usable from any thread (guarded by a lock)."""
 
-    return file_record(path, query=True)
+    def __init__(self, path):
+        self.db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _types_sql(types):
+        return "type IN (%s)" % ", ".join("?" * len(types)), list(types)
+
+    def snapshot(self, types):
+        # One sequential scan, no Python object per row: quality >= WEAK_QUALITY is
+        # hashing.can_match for perceptual hashes, in SQL.
+        with self.lock:
+            seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM entries").fetchone()[0]
+            types_sql, params = self._types_sql(types)
+            keys = {t: [] for t in types}
+            words = {t: [] for t in types}
+            rows = self.db.execute("SELECT type, id, value FROM entries NOT INDEXED "
+                                   "WHERE %s AND status = ? AND quality >= ?" % types_sql,
+                                   params + [ACTIVE, WEAK_QUALITY])
+            while True:
+                batch = rows.fetchmany(_LOAD_BATCH)
+                if not batch:
+                    break
+                by_type = {}
+                for type_, key, value in batch:
+                    by_type.setdefault(type_, ([], []))
+                    by_type[type_][0].append(key)
+                    by_type[type_][1].append(value)
+                for type_, (ids, values) in by_type.items():
+                    keys[type_].append(np.array(ids, dtype=np.int64))
+                    words[type_].append(hashes_to_words(values))
+        return seq, {t: (np.concatenate(keys[t]), np.concatenate(words[t])) for t in types if keys[t]}
+
+    def changes(self, after, types):
+        types_sql, params = self._types_sql(types)
+        with self.lock:
+            rows = self.db.execute("SELECT id, type, value, quality, status, seq FROM entries INDEXED BY entries_seq "
+                                   "WHERE seq > ? AND %s ORDER BY seq" % types_sql, [after] + params).fetchall()
+        if rows:
+            yield [(key, HashRecord(type_, value, quality), status == ACTIVE, seq)
+                   for key, type_, value, quality, status, seq in rows]
+
+    def entries(self, ids):
+        found = {}
+        with self.lock:
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                sql = "SELECT %s FROM entries WHERE status = ? AND id IN (%s)" % (", ".join(FIELDS), ",".join("?" * len(part)))
+                for row in self.db.execute(sql, [ACTIVE] + part):
+                    found[row[0]] = dict(zip(FIELDS, row))
+        return found
+
+    def entries_by_value(self, type_, values):
+        found = {}
+        sql = "SELECT %s FROM entries WHERE type = ? AND value = ? AND status = ?" % ", ".join(FIELDS)
+        with self.lock:
+            for value in values:
+                for row in self.db.execute(sql, (type_, value, ACTIVE)):
+                    found.setdefault(value, []).append((row[0], dict(zip(FIELDS, row))))
+        return found
+
+    def record(self, entry):
+        return HashRecord(entry["type"], entry["value"], entry["quality"])
 
 
 @dataclass
@@ -80,84 +135,27 @@ class Matcher:
     def __init__(self, store, max_distance=None):
         """max_distance, when given, replaces the distance of the match rules' rows for a query
         PDQ (as in hashing.record_distance); None keeps hashing.match.RULES as they are."""
-        self.index = RuleIndex()  # hashing.match.RULES as they are now: an unservable rule fails here
+        self.store = store if isinstance(store, LocalStore) else LocalStore(store)
+        # hashing.match.RULES as they are now: an unservable rule fails here
+        self.engine = FeedMatcher(StoreFeed(self.store.path))
+        self.index = self.engine.index
         if max_distance is not None and not 0 <= max_distance <= self.index.max_override:
             raise ValueError("max_distance must be 0..%d" % self.index.max_override)
-        self.store = store if isinstance(store, LocalStore) else LocalStore(store)
-        # A second connection for lookups, usable from any thread (guarded by a lock).
-        self._db = sqlite3.connect(self.store.path, check_same_thread=False, timeout=30)
-        self._lock = threading.Lock()
         self.max_distance = max_distance
-        self.seq = 0
 
     @classmethod
     def from_store(cls, path, max_distance=None):
         """A matcher over the local store at `path` (made by `takeback partner sync`), index built."""
         matcher = cls(path, max_distance)
-        matcher._load()
+        matcher.engine.sync()
         return matcher
-
-    def _types_sql(self):
-        return "type IN (%s)" % ", ".join("?" * len(self.index.types)), list(self.index.types)
-
-    def _load(self):
-        with self._lock:
-            self.seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM entries").fetchone()[0]
-            types_sql, types = self._types_sql()
-            keys = {t: [] for t in types}
-            words = {t: [] for t in types}
-            # quality >= WEAK_QUALITY is hashing.can_match for perceptual hashes, in SQL (no
-            # Python object per row).
-            rows = self._db.execute("SELECT type, id, value FROM entries NOT INDEXED "  # one sequential scan
-                                    "WHERE %s AND status = ? AND quality >= ?" % types_sql,
-                                    types + [ACTIVE, WEAK_QUALITY])
-            while True:
-                batch = rows.fetchmany(_LOAD_BATCH)
-                if not batch:
-                    break
-                by_type = {}
-                for type_, key, value in batch:
-                    by_type.setdefault(type_, ([], []))
-                    by_type[type_][0].append(key)
-                    by_type[type_][1].append(value)
-                for type_, (ids, values) in by_type.items():
-                    keys[type_].append(np.array(ids, dtype=np.int64))
-                    words[type_].append(hashes_to_words(values))
-            for type_ in types:
-                if keys[type_]:
-                    self.index.build(type_, np.concatenate(keys[type_]), np.concatenate(words[type_]))
 
     def refresh(self):
         """Apply the store's changes since the index was built or last refreshed; how many."""
-        with self._lock:
-            types_sql, types = self._types_sql()
-            rows = self._db.execute("SELECT id, type, value, quality, status, seq FROM entries INDEXED BY entries_seq "
-                                    "WHERE seq > ? AND %s" % types_sql, [self.seq] + types).fetchall()
-            if not rows:
-                return 0
-            for type_ in types:
-                of_type = [r for r in rows if r[1] == type_]
-                if not of_type:
-                    continue
-                self.index.remove_many([r[0] for r in of_type], type_)
-                adds = [r for r in of_type if r[4] == ACTIVE and can_match(HashRecord(type_, r[2], r[3]))]
-                if adds:
-                    self.index.add_many(type_, [r[0] for r in adds], [r[2] for r in adds])
-            self.seq = max(r[5] for r in rows)
-            return len(rows)
+        return self.engine.sync()
 
     def __len__(self):
-        return len(self.index)
-
-    def _entries(self, ids):
-        ids = list(dict.fromkeys(ids))
-        found = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            sql = "SELECT %s FROM entries WHERE status = ? AND id IN (%s)" % (", ".join(FIELDS), ",".join("?" * len(part)))
-            for row in self._db.execute(sql, [ACTIVE] + part):
-                found[row[0]] = dict(zip(FIELDS, row))
-        return found
+        return len(self.engine)
 
     def match_records(self, records):
         """For each HashRecord (or its JSON dict), the [Match] of active entries it matches, nearest first.
@@ -167,34 +165,8 @@ class Matcher:
         windows), and every candidate is confirmed with hashing.record_distance.
         """
         records = [r if isinstance(r, HashRecord) else HashRecord.from_json(r) for r in records]
-        results = [[] for _ in records]
-        perceptual = [n for n, r in enumerate(records) if r.perceptual and can_match(r)]
-        with self._lock:
-            candidates = {}
-            if perceptual and len(self.index):
-                hits = self.index.search([records[n] for n in perceptual], self.max_distance)
-                for n, found in zip(perceptual, hits):
-                    if found:
-                        candidates[n] = [key for key, _ in found]
-            entries = self._entries([i for ids in candidates.values() for i in ids])
-            for n, r in enumerate(records):
-                if not r.perceptual:
-                    sql = "SELECT %s FROM entries WHERE type = ? AND value = ? AND status = ?" % ", ".join(FIELDS)
-                    for row in self._db.execute(sql, (r.type, r.value, ACTIVE)):
-                        entry = dict(zip(FIELDS, row))
-                        entries[entry["id"]] = entry
-                        candidates.setdefault(n, []).append(entry["id"])
-        for n, ids in candidates.items():
-            for entry_id in ids:
-                entry = entries.get(entry_id)  # None: withdrawn by a sync since the index was built
-                if entry is None:
-                    continue
-                distance = record_distance(HashRecord(entry["type"], entry["value"], entry["quality"]),
-                                           records[n], self.max_distance)
-                if distance is not None:
-                    results[n].append(Match(entry, distance, records[n]))
-            results[n].sort(key=lambda m: (m.distance, m.entry["id"]))
-        return results
+        return [[Match(entry, distance, r) for _, entry, distance in found]
+                for r, found in zip(records, self.engine.match(records, self.max_distance))]
 
     def match_media(self, record, path=None):
         """A FileResult for one MediaRecord (a photo's or a video's hash records).

@@ -7,12 +7,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-import hashing
-from takeback.decode import DecodeError
+from takeback.media import HASH_ERRORS as UNHASHABLE, query_record
 
-from .matcher import query_record
-
-HASH_ERRORS = (DecodeError, hashing.PdqError, hashing.PixelsError, hashing.VideoError, OSError)
+HASH_ERRORS = UNHASHABLE + (OSError,)
 
 
 def media_files(paths):

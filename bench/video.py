@@ -71,4 +71,7 @@ def server_table(clip):
 
 
 if __name__ == "__main__":
+    from bench import measured_on
+
+    print(measured_on())
     main()

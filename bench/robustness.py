@@ -278,10 +278,13 @@ def timings(photos):
 
 
 def table(headers, rows):
-    """A Markdown table with padded columns (readable as printed, pastes into docs/MEASURED.md)."""
+    """A Markdown table with padded columns (readable as printed, pastes into docs/BENCHMARKS.md)."""
     rows = [[str(c) for c in row] for row in rows]
     widths = [max(len(r[k]) for r in [headers] + rows) for k in range(len(headers))]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells):
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
     print(line(headers))
     print("| " + " | ".join("-" * w for w in widths) + " |")
     for row in rows:
@@ -474,4 +477,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from bench import measured_on
+
+    print(measured_on())
     main()

@@ -90,4 +90,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from bench import measured_on
+
+    print(measured_on())
     main()

@@ -118,4 +118,7 @@ def main():
 
 
 if __name__ == "__main__":
+    from bench import measured_on
+
+    print(measured_on())
     main()

@@ -1,0 +1,37 @@
+"""A file's hash records, decoded and hashed on this machine as the person's browser does.
+
+The one place that decides how a photo or video file becomes a hashing.MediaRecord outside the
+browser: `takeback hash` prints file_record(), a platform's scan and Matcher.match_file() use
+query_record(), the tests compare the browser's records with both.
+"""
+import hashing
+from hashing import FileDigests, MediaRecord
+
+from .decode import DecodeError, StrPath, image_pixels, media_kind, read_chunks, video_frames
+
+# What file_record() raises for a file it cannot hash: undecodable, too large, no frames, ...
+HASH_ERRORS = (DecodeError, hashing.PdqError, hashing.PixelsError, hashing.VideoError)
+
+
+def file_record(path: StrPath, query: bool = False) -> MediaRecord:
+    """The hash records of one photo or video (a hashing.MediaRecord).
+
+    A photo: its PDQ, the robust hashes a person enrols (query=True: those a platform computes
+    for an upload, hashing.query_hashes) and md5 + sha256. A video: the PDQ and block hash of
+    one frame per second (hashing.frame_times) and its digests. Raises one of HASH_ERRORS.
+    """
+    kind = media_kind(path)
+    digests = FileDigests()
+    for chunk in read_chunks(path):
+        digests.update(chunk)
+    if kind == "image":
+        return hashing.image_record(image_pixels(path), digests.hexdigests(), query=query)
+    frames = hashing.FrameHashes()
+    for time, _number, pixels in video_frames(path)[1]:
+        frames.add(time, pixels)
+    return hashing.video_record(frames, digests.hexdigests())
+
+
+def query_record(path: StrPath) -> MediaRecord:
+    """How a platform's file is hashed for a query (`takeback hash --query`)."""
+    return file_record(path, query=True)
