@@ -20,9 +20,9 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("TAKEBACK_CORPUS", REPO.parent / "shared" / "corpus"))
 PHOTOS = CORPUS / "photos"
 CHROMIUM = os.environ.get("TAKEBACK_CHROMIUM", "/usr/bin/chromium")
-# Chromium 156 starts a WebUI renderer for the address bar's popup even headless; it can spin at
-# ~80% CPU with Playwright's driver, starving both cores (two clean-clone runs hung that way).
-# Playwright's own disabled features are repeated, as Chromium keeps one --disable-features.
+# Chromium 156 starts a WebUI renderer for the address bar's popup even headless: one process
+# less without it. Playwright's own disabled features are repeated, as Chromium keeps one
+# --disable-features.
 PLAYWRIGHT_DISABLED = ("AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,HttpsUpgrades,"
                        "HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,ThirdPartyStoragePartitioning,"
                        "AvoidCorsURLLoaderRestartOnRedirect,TcpPortRandomizationWin,OptimizationHints,"
@@ -30,23 +30,6 @@ PLAYWRIGHT_DISABLED = ("AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBr
 CHROMIUM_ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
                  "--disable-features=WebUIOmniboxPopup,WebUIOmniboxFullPopup,WebUIOmniboxAimPopup," + PLAYWRIGHT_DISABLED]
 PHONES = ["Pixel 7", "iPhone 13"]
-
-
-def _poll_on_a_timer():
-    """Every page.wait_for_function polls every 100 ms instead of on requestAnimationFrame (its
-    default): headless Chromium can starve rAF, and a clean-clone run here hung for over 10
-    minutes inside such a wait, with the renderer and Playwright's driver both busy."""
-    from playwright.sync_api import Page
-
-    wait = Page.wait_for_function
-
-    def wait_for_function(self, expression, *, arg=None, timeout=None, polling=100):
-        return wait(self, expression, arg=arg, timeout=timeout, polling=polling)
-
-    Page.wait_for_function = wait_for_function
-
-
-_poll_on_a_timer()
 
 
 @pytest.fixture(scope="session")
@@ -105,11 +88,12 @@ def browser(playwright):
     browser.close()
 
 
-# A Chromium test that runs this long has stalled: on this 2-core machine a page's renderer and
-# Playwright's driver sometimes spin together (both ~100% CPU, their garbage collectors busy)
-# and no Playwright timeout fires any more: a clean-clone run sat 25 minutes in one test
-# (e2e/test_layout.py at 320 px and 200% text). STALL_SECONDS stays well above the slowest test
-# (`make test` prints the slowest durations).
+# A backstop, should a browser test ever stall: after STALL_SECONDS the run's renderers are
+# killed, so the test fails (and is run once more) instead of CI hanging until its limit.
+# Stalls seen before 2026-12-07 had one cause, now fixed and guarded (../conftest.py): pytest
+# had been switched to real-time scheduling by an encoder, and Chromium and Playwright's driver
+# inherited it and starved every other process, this one included. STALL_SECONDS stays well
+# above the slowest test (`make test` prints the slowest durations).
 # (TAKEBACK_STALL_SECONDS=15 with a page stuck in `while (true) {}` shows the rerun at work.)
 STALL_SECONDS = int(os.environ.get("TAKEBACK_STALL_SECONDS", 300))
 # What a Playwright call raises once its page's renderer is gone: such a test is run once more.
