@@ -52,10 +52,10 @@ test-packages:
 test: setup test-packages frontend lint
 	$(PY) -m pytest --durations=25
 
-# The inner loop's tier, about a minute: lint, then tests/ without the tests marked slow and
-# without the browsers (e2e/). `make test` runs everything.
+# The inner loop's tier, about a minute on 2 cores: lint, then tests/ without the tests marked
+# slow and without the browsers (e2e/), on every core. `make test` runs everything, one by one.
 check: setup lint
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q -n auto -m "not slow" tests
 
 # ruff (pyproject.toml's small config) over the Python; mypy over the typed core (its files list).
 lint: setup

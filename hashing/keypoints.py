@@ -45,8 +45,8 @@ def keypoints(values: Sequence[Sequence[int]], columns: list[int], width: int, h
     longer = max(width, height)
     # Sigma in cells along each axis: the same number of pixels on both.
     sx, sy = scale * longer * cols / width, scale * longer * rows / height
-    fine = _blur(columns, rows, sx, sy)
-    coarse = _blur(columns, rows, 2 * sx, 2 * sy)
+    fine = blur(columns, rows, sx, sy)
+    coarse = blur(columns, rows, 2 * sx, 2 * sy)
     dog = [list(map(int.__sub__, a, b)) for a, b in zip(fine, coarse)]
     mx, my = int(2 * EDGE * sx) + 1, int(2 * EDGE * sy) + 1  # the coarse blur's reach
     # The cells strong enough to count, strongest first (ties: top to bottom, left to right),
@@ -63,13 +63,13 @@ def keypoints(values: Sequence[Sequence[int]], columns: list[int], width: int, h
         around = [dog[k][x - r:x + r + 1] for k in range(y - r, y + r + 1)]
         if v != (max(map(max, around)) if v > 0 else min(map(min, around))):
             continue
-        dx = _vertex(dog[y][x - 1], v, dog[y][x + 1])
-        dy = _vertex(dog[y - 1][x], v, dog[y + 1][x])
+        dx = peak_offset(dog[y][x - 1], v, dog[y][x + 1])
+        dy = peak_offset(dog[y - 1][x], v, dog[y + 1][x])
         out.append(((x + 0.5 + dx) / cols, (y + 0.5 + dy) / rows))
     return out
 
 
-def _vertex(a, b, c):
+def peak_offset(a: float, b: float, c: float) -> float:
     """Where the parabola through (-1, a), (0, b), (1, c) peaks, within half a cell."""
     den = a - 2 * b + c
     if den == 0:
@@ -91,7 +91,7 @@ def _kernel(sigma):
     return [round(((1 - f) * a + f * b) * one) for a, b in zip(narrow, wide)]
 
 
-def _blur(columns, rows, sx, sy):
+def blur(columns: list[int], rows: int, sx: float, sy: float) -> list[list[int]]:
     """The grid blurred along x then y, edges repeated; returns rows of ints."""
     across = _blur_lines(columns, _kernel(sx), rows)  # per column, a lane per row
     down = _blur_lines(packed_transpose(across, rows), _kernel(sy), len(columns))

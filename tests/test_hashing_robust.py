@@ -120,7 +120,7 @@ def _extrema_by_definition(values, columns, width, height, count, scale):
     rows, cols = len(values), len(values[0])
     longer = max(width, height)
     sx, sy = scale * longer * cols / width, scale * longer * rows / height
-    fine, coarse = kp._blur(columns, rows, sx, sy), kp._blur(columns, rows, 2 * sx, 2 * sy)
+    fine, coarse = kp.blur(columns, rows, sx, sy), kp.blur(columns, rows, 2 * sx, 2 * sy)
     dog = [[a - b for a, b in zip(f, c)] for f, c in zip(fine, coarse)]
     mx, my, r = int(2 * kp.EDGE * sx) + 1, int(2 * kp.EDGE * sy) + 1, kp.NEIGHBOURHOOD
     found = []
@@ -132,8 +132,8 @@ def _extrema_by_definition(values, columns, width, height, count, scale):
                 found.append((-abs(v), y, x))
     out = []
     for _, y, x in sorted(found)[:count]:
-        dx = kp._vertex(dog[y][x - 1], dog[y][x], dog[y][x + 1])
-        dy = kp._vertex(dog[y - 1][x], dog[y][x], dog[y + 1][x])
+        dx = kp.peak_offset(dog[y][x - 1], dog[y][x], dog[y][x + 1])
+        dy = kp.peak_offset(dog[y - 1][x], dog[y][x], dog[y + 1][x])
         out.append(((x + 0.5 + dx) / cols, (y + 0.5 + dy) / rows))
     return out
 
