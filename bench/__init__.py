@@ -1,6 +1,7 @@
 """Figures, not pass/fail: benchmarks and evaluations, each run by a `make bench*` or
 `make eval-robustness` command that prints what it measured (docs/BENCHMARKS.md). They reuse the
 tests' helpers (tests.corpus, tests.transforms) but are never collected by pytest."""
+import argparse
 import datetime
 import os
 import platform
@@ -23,3 +24,10 @@ def measured_on():
     return "Measured %s on %s (%d cores), Python %s, commit %s%s." % (
         datetime.date.today().isoformat(), cpu, os.cpu_count() or 0, platform.python_version(), commit or "unknown",
         " with uncommitted changes" if dirty else "")
+
+
+def searched_distance(doc):
+    """The --distance option of the index benchmarks (bench.match, bench.index)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--distance", type=int, default=31, help="the distance searched (default 31)")
+    return parser.parse_args().distance

@@ -24,13 +24,13 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse
 import gc
 import sys
 import time
 
 import numpy as np
 
+from bench import measured_on, searched_distance
 from takeback.index import PdqIndex
 
 SIZES = [int(s) for s in os.environ.get("BENCH_INDEX_SIZES", "1000000,10000000").split(",")]
@@ -175,9 +175,7 @@ def _multihash(faiss):
 
 def main():
     global DISTANCE
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--distance", type=int, default=31, help="the distance searched (default 31)")
-    DISTANCE = parser.parse_args().distance
+    DISTANCE = searched_distance(__doc__)
     rng = np.random.default_rng(20261125)
     print("PDQ index benchmark at distance %d, one thread; numpy %s" % (DISTANCE, np.__version__))
     for n in SIZES:
@@ -186,7 +184,6 @@ def main():
 
 
 if __name__ == "__main__":
-    from bench import measured_on
 
     print(measured_on())
     main()

@@ -10,7 +10,7 @@ thread here, so the second is the one-core figure even when other work shares th
 `--distance D` (default 31, at most takeback.index.MAX_DISTANCE): duplicates planted at 0..D
 and the index made for D (PdqIndex(max_distance=D): the radius + 1 layouts above 31).
 """
-import argparse
+
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from bench import measured_on, searched_distance
 from takeback.index import PdqIndex
 
 QUERIES = 10_000
@@ -109,16 +110,13 @@ def bench(n, rng):
 
 def main():
     global DISTANCE
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--distance", type=int, default=31, help="the distance searched (default 31)")
-    DISTANCE = parser.parse_args().distance
+    DISTANCE = searched_distance(__doc__)
     rng = np.random.default_rng(20261125)
     for n in SIZES:
         bench(n, rng)
 
 
 if __name__ == "__main__":
-    from bench import measured_on
 
     print(measured_on())
     main()
