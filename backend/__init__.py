@@ -7,7 +7,6 @@ else from the proxy (never the client's address).
 """
 import os
 import sqlite3
-import threading
 import time
 
 from flask import Flask
@@ -69,12 +68,12 @@ def create_app(test_config=None):
     if test_config:
         app.config.update(test_config)
 
-    from . import api, cases, matching, openapi, partner, platforms, web  # noqa: F401 (blueprints)
+    from . import api, cases, matching, openapi, partner, pins, platforms, web  # noqa: F401 (blueprints)
     from .models import db
 
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
-    app.extensions["takeback_pin_checks"] = threading.BoundedSemaphore(app.config["PIN_CHECKS"])
+    app.extensions["takeback_pin_checks"] = pins.Slots(app.config["PIN_CHECKS"])
     app.extensions["takeback_feed_matcher"] = matching.feed_matcher()
     if app.config["BEHIND_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

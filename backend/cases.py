@@ -57,6 +57,12 @@ def _seconds(n):
     return "1 second" if n == 1 else "%d seconds" % n
 
 
+def _too_many(wait):
+    seconds = math.ceil(wait)
+    return ApiError(429, "too many wrong PINs for this case: the next PIN for it is checked in %s, not before"
+                    % ("1 second" if seconds == 1 else "%d seconds" % seconds), headers={"Retry-After": str(seconds)})
+
+
 def _authorized(case_id):
     """The case if the X-Case-PIN header opens it; else 404, the same for an unknown id.
 
@@ -66,6 +72,9 @@ def _authorized(case_id):
     config = current_app.config
     key, case = _lookup(case_id)
     verifier = case.pin_verifier if case else None  # read now: the claim below starts a new transaction
+    wait = storage.pin_wait(key, config["PIN_CLOCK"]())
+    if wait > 0:  # refused without queueing for a slot: waiting guessers cost next to nothing
+        raise _too_many(wait)
     slots = current_app.extensions["takeback_pin_checks"]
     if not slots.acquire(timeout=config["PIN_CHECK_WAIT"]):
         raise ApiError(503, "the server is busy checking other PINs; nothing was checked, try again in 1 second",
@@ -76,9 +85,7 @@ def _authorized(case_id):
             lambda tries: pins.delay(tries, config["PIN_FREE_ATTEMPTS"], config["PIN_FIRST_DELAY"], config["PIN_MAX_DELAY"]),
             config["PIN_FORGET_AFTER"])
         if wait > 0:
-            seconds = math.ceil(wait)
-            raise ApiError(429, "too many wrong PINs for this case: the next PIN for it is checked in %s, "
-                                "not before" % _seconds(seconds), headers={"Retry-After": str(seconds)})
+            raise _too_many(wait)
         right = pins.check(request.headers.get("X-Case-PIN", ""), verifier, config["PIN_SCRYPT_N"])
     finally:
         slots.release()

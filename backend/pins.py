@@ -9,10 +9,12 @@ storage.claim_pin_try), so a guesser gets about one try a minute: 10^12 PINs, ~9
 on average. Offline, from a stolen database, each try costs a 16 MiB scrypt, so 2^40 tries are
 out of reach.
 """
+import collections
 import functools
 import hashlib
 import hmac
 import secrets
+import threading
 
 PIN_DIGITS = 12
 SCRYPT_N, _R, _P = 2**14, 8, 1  # 16 MiB of memory per try, 50-70 ms on one core
@@ -67,3 +69,36 @@ def unknown_id_key(secret, text):
     """What stands in for an id that is no case in the table of attempts: "#" and a keyed hash,
     never the text (someone may have typed anything). "#" is never in a stored id."""
     return "#" + hmac.new(bytes.fromhex(secret), text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+class Slots:
+    """At most `size` holders at once (PIN checks: 16 MiB and ~60 ms of scrypt each); the others
+    wait, first come first served, each up to its timeout. Fair, so a flood of guesses only
+    makes the owner wait their turn in the queue, never skip it."""
+
+    def __init__(self, size):
+        self._lock = threading.Lock()
+        self._free = size
+        self._queue = collections.deque()  # one Event per waiting request, oldest first
+
+    def acquire(self, timeout=None):
+        with self._lock:
+            if self._free and not self._queue:
+                self._free -= 1
+                return True
+            turn = threading.Event()
+            self._queue.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._lock:
+            if turn.is_set():  # handed a slot just as the wait ran out
+                return True
+            self._queue.remove(turn)
+            return False
+
+    def release(self):
+        with self._lock:
+            if self._queue:
+                self._queue.popleft().set()  # the slot goes straight to the oldest waiter
+            else:
+                self._free += 1

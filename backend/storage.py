@@ -216,6 +216,13 @@ def claim_pin_try(key, now, delay, forget_after):
     raise RuntimeError("the PIN attempt of a case kept disappearing")
 
 
+def pin_wait(key, now):
+    """Seconds until the next PIN for `key` is checked (0: now), as last committed; a quick look
+    that takes no lock. claim_pin_try decides."""
+    next_try = db.session.scalar(select(PinAttempt.next_try).where(PinAttempt.key == key))
+    return max(0, (next_try or 0) - now)
+
+
 def forget_pin_tries(key):
     """A right PIN: its case starts afresh."""
     db.session.execute(delete(PinAttempt).where(PinAttempt.key == key))

@@ -234,6 +234,30 @@ def test_pin_checks_wait_their_turn_then_get_503(app):
         slots.release()
 
 
+def test_slots_are_taken_in_order_of_arrival():
+    slots = pins.Slots(1)
+    assert slots.acquire(timeout=0)
+    assert not slots.acquire(timeout=0.05)  # none free: gives up after its timeout
+    order = []
+
+    def wait(name):
+        assert slots.acquire(timeout=30)
+        order.append(name)
+
+    waiters = []
+    for name in ("first", "second", "third"):
+        waiters.append(threading.Thread(target=wait, args=(name,)))
+        waiters[-1].start()
+        while len(slots._queue) < len(waiters):  # queued before the next one comes
+            threading.Event().wait(0.001)
+    for waiter in waiters:
+        slots.release()
+        waiter.join(30)
+    assert order == ["first", "second", "third"]
+    slots.release()
+    assert slots.acquire(timeout=0)
+
+
 def test_the_attempt_table_holds_no_more_than_ids_and_counts(app):
     app.config["PIN_CLOCK"] = Clock()
     client = app.test_client()
