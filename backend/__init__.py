@@ -54,8 +54,8 @@ def create_app(test_config=None):
         PIN_SCRYPT_N=2**14,      # scrypt cost of a PIN verifier (tests lower it to run fast)
         # Guessing (backend/pins.py, docs/API.md): per case, the first PIN_FREE_ATTEMPTS wrong
         # PINs are checked at once; after that the next one only PIN_FIRST_DELAY seconds later,
-        # doubling with each wrong PIN up to PIN_MAX_DELAY. Counts are forgotten PIN_FORGET_AFTER
-        # seconds after the last wrong PIN, and start afresh after a right one.
+        # doubling with each wrong PIN up to PIN_MAX_DELAY. A count is forgotten PIN_FORGET_AFTER
+        # seconds after its last delay ran out, and starts afresh after a right PIN.
         PIN_FREE_ATTEMPTS=3,
         PIN_FIRST_DELAY=1,
         PIN_MAX_DELAY=60,

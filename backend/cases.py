@@ -53,10 +53,6 @@ def _lookup(text):
     return pins.unknown_id_key(extensions["takeback_pin_key"], canonical or text), None
 
 
-def _seconds(n):
-    return "1 second" if n == 1 else "%d seconds" % n
-
-
 def _too_many(wait):
     seconds = math.ceil(wait)
     return ApiError(429, "too many wrong PINs for this case: the next PIN for it is checked in %s, not before"

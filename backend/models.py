@@ -113,8 +113,8 @@ class PinAttempt(db.Model):
     is checked (whole seconds since 1970).
 
     `key` is the case's stored id, or, for an id that is no case, "#" + a keyed hash of it: the
-    text someone typed is never stored. A right PIN deletes the row; rows are forgotten an hour
-    (PIN_FORGET_AFTER) after their last wrong PIN.
+    text someone typed is never stored. A right PIN deletes the row; a row is forgotten an hour
+    (PIN_FORGET_AFTER) after its last delay ran out.
     """
 
     __tablename__ = "pin_attempt"

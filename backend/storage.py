@@ -206,7 +206,11 @@ def claim_pin_try(key, now, delay, forget_after):
             next_try = math.ceil(now + wait) if wait else math.floor(now)
             session.execute(update(PinAttempt).where(row.key == key).values(next_try=next_try))
             if tries == 1:  # a new count: forget old ones, so the table stays small
-                session.execute(delete(PinAttempt).where(row.next_try <= now - forget_after))
+                # Rows another transaction holds are skipped (PostgreSQL; SQLite has one writer
+                # anyway): this never waits, so it can never deadlock with another cleanup.
+                old = (select(row.key).where(row.next_try <= now - forget_after).limit(1000)
+                       .with_for_update(skip_locked=True))
+                session.execute(delete(PinAttempt).where(row.key.in_(old)))
             session.commit()
             return 0
         next_try = session.scalar(select(row.next_try).where(row.key == key))
