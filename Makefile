@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: run test check lint setup test-packages bench bench-match bench-compare bench-robust bench-video eval-robustness chromium clean
+.PHONY: run test check lint setup test-packages bench bench-match bench-pins bench-compare bench-robust bench-video eval-robustness chromium clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 
@@ -70,6 +70,10 @@ bench: setup
 # Figures, not pass/fail: the PDQ index's queries/s, memory and recall at 100k and 1M hashes.
 bench-match: setup
 	$(PY) -m bench.match
+
+# Guessing PINs against a real server: what guessers get, and what the owner of a case waits.
+bench-pins: setup
+	$(PY) -m bench.pins $(ARGS)
 
 # Figures, not pass/fail: CPython time of the robust hashes on top of PDQ, to enrol and to
 # query, at 12 MP, 1920x1440 and 1024x768. ARGS="--against DIR" times another checkout too.

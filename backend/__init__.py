@@ -7,6 +7,7 @@ else from the proxy (never the client's address).
 """
 import os
 import sqlite3
+import time
 
 from flask import Flask
 from flask_migrate import Migrate
@@ -51,8 +52,17 @@ def create_app(test_config=None):
         MAX_ITEMS_PER_CASE=100,
         PDQ_MATCH_DISTANCE=int(os.environ.get("PDQ_MATCH_DISTANCE", "31")),
         PIN_SCRYPT_N=2**14,      # scrypt cost of a PIN verifier (tests lower it to run fast)
-        PIN_ATTEMPTS=10,         # wrong PINs per case ...
-        PIN_WINDOW=15 * 60,      # ... per this many seconds
+        # Guessing (backend/pins.py, docs/API.md): per case, the first PIN_FREE_ATTEMPTS wrong
+        # PINs are checked at once; after that the next one only PIN_FIRST_DELAY seconds later,
+        # doubling with each wrong PIN up to PIN_MAX_DELAY. A count is forgotten PIN_FORGET_AFTER
+        # seconds after its last delay ran out, and starts afresh after a right PIN.
+        PIN_FREE_ATTEMPTS=3,
+        PIN_FIRST_DELAY=1,
+        PIN_MAX_DELAY=60,
+        PIN_FORGET_AFTER=3600,
+        PIN_CHECKS=2,            # PINs checked at once per process (scrypt: 16 MiB, ~60 ms each) ...
+        PIN_CHECK_WAIT=3,        # ... others wait up to this many seconds for their turn, then get 503
+        PIN_CLOCK=time.time,     # seconds since 1970, the same in every process (tests pass their own)
         BEHIND_PROXY=os.environ.get("TAKEBACK_BEHIND_PROXY") == "1",
     )
     if test_config:
@@ -63,7 +73,7 @@ def create_app(test_config=None):
 
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
-    app.extensions["takeback_pin_attempts"] = pins.AttemptLimiter(app.config["PIN_ATTEMPTS"], app.config["PIN_WINDOW"])
+    app.extensions["takeback_pin_checks"] = pins.Slots(app.config["PIN_CHECKS"])
     app.extensions["takeback_feed_matcher"] = matching.feed_matcher()
     if app.config["BEHIND_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 ERROR_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
-    429: "too_many_requests", 500: "internal_error",
+    429: "too_many_requests", 500: "internal_error", 503: "busy",
 }
 
 

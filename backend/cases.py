@@ -1,4 +1,5 @@
 """The public API for the person affected: submit a case, see its status, withdraw. No login."""
+import math
 import re
 
 from flask import Blueprint, current_app, request
@@ -16,10 +17,6 @@ NOT_FOUND = "no case with this id and PIN"  # the same words for an unknown id a
 _STORABLE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def _limiter():
-    return current_app.extensions["takeback_pin_attempts"]
-
-
 def _case_body(case_id):
     case = storage.get_case(case_id)
     reports = storage.item_reports(case_id)
@@ -35,32 +32,62 @@ def _case_body(case_id):
 
 
 def _lookup(text):
-    """(limiter key, case or None) for an id as typed.
+    """(attempts key, case or None) for an id as typed.
 
     The exact id first: old ids are case-sensitive and must never be rewritten. Then the
     Crockford id it spells. The key is the stored id, so every spelling of one case counts
-    against the same limit of wrong PINs.
+    against the same case; an id that is no case counts (every spelling of it alike, so it
+    behaves like a case) under a keyed hash, never as typed.
     """
     if _STORABLE.fullmatch(text):
         case = storage.get_case(text)
         if case is not None:
             return case.id, case
     canonical = case_ids.canonical(text)
-    if canonical is None:
-        return text[:64], None
-    return canonical, storage.get_case(canonical)
+    case = storage.get_case(canonical) if canonical else None
+    if case is not None:
+        return case.id, case
+    extensions = current_app.extensions
+    if "takeback_pin_key" not in extensions:
+        extensions["takeback_pin_key"] = storage.pin_key()
+    return pins.unknown_id_key(extensions["takeback_pin_key"], canonical or text), None
+
+
+def _too_many(wait):
+    seconds = math.ceil(wait)
+    return ApiError(429, "too many wrong PINs for this case: the next PIN for it is checked in %s, not before"
+                    % ("1 second" if seconds == 1 else "%d seconds" % seconds), headers={"Retry-After": str(seconds)})
 
 
 def _authorized(case_id):
-    """The case if the X-Case-PIN header opens it; else 404, the same for an unknown id."""
-    limiter = _limiter()
+    """The case if the X-Case-PIN header opens it; else 404, the same for an unknown id.
+
+    Wrong PINs slow down the next try on the same case (429 until then), and PIN checks wait
+    their turn for one of PIN_CHECKS slots of this process (503 after PIN_CHECK_WAIT seconds).
+    """
+    config = current_app.config
     key, case = _lookup(case_id)
-    if limiter.blocked(key):
-        raise ApiError(429, "too many wrong PINs for this case; try again later", headers={"Retry-After": "900"})
-    cost = current_app.config["PIN_SCRYPT_N"]
-    if not pins.check(request.headers.get("X-Case-PIN", ""), case.pin_verifier if case else None, cost):
-        limiter.failed(key)
+    verifier = case.pin_verifier if case else None  # read now: the claim below starts a new transaction
+    wait = storage.pin_wait(key, config["PIN_CLOCK"]())
+    if wait > 0:  # refused without queueing for a slot: waiting guessers cost next to nothing
+        raise _too_many(wait)
+    slots = current_app.extensions["takeback_pin_checks"]
+    if not slots.acquire(timeout=config["PIN_CHECK_WAIT"]):
+        raise ApiError(503, "the server is busy checking other PINs; nothing was checked, try again in 1 second",
+                       headers={"Retry-After": "1"})
+    try:
+        wait = storage.claim_pin_try(
+            key, config["PIN_CLOCK"](),
+            lambda tries: pins.delay(tries, config["PIN_FREE_ATTEMPTS"], config["PIN_FIRST_DELAY"], config["PIN_MAX_DELAY"]),
+            config["PIN_FORGET_AFTER"])
+        if wait > 0:
+            raise _too_many(wait)
+        right = pins.check(request.headers.get("X-Case-PIN", ""), verifier, config["PIN_SCRYPT_N"])
+    finally:
+        slots.release()
+    if not right:
         raise ApiError(404, NOT_FOUND)
+    storage.forget_pin_tries(key)
     return case
 
 

@@ -1,7 +1,8 @@
 """The database: cases and their media items, the feed of distinct hashes, partners and feedback.
 
-Nothing here can identify the person: no address, agent, file name or exact time (dates only),
-and the PIN only as a salted scrypt verifier; partner tokens only as SHA-256 hashes.
+Nothing here can identify the person: no address, agent, file name or exact time (dates only;
+the one exception, PinAttempt, holds whole seconds for at most an hour), and the PIN only as a
+salted scrypt verifier; partner tokens only as SHA-256 hashes.
 """
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DDL, BigInteger, Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String
@@ -105,6 +106,30 @@ class Feedback(db.Model):
     entry_id: Mapped[int] = mapped_column(ForeignKey("feed_entry.id"), primary_key=True, index=True)
     outcome: Mapped[str] = mapped_column(String(16))
     updated = mapped_column(Date, nullable=False)
+
+
+class PinAttempt(db.Model):
+    """Recent wrong PINs on one case id (see backend/pins.py): how many, and when the next try
+    is checked (whole seconds since 1970).
+
+    `key` is the case's stored id, or, for an id that is no case, "#" + a keyed hash of it: the
+    text someone typed is never stored. A right PIN deletes the row; a row is forgotten an hour
+    (PIN_FORGET_AFTER) after its last delay ran out.
+    """
+
+    __tablename__ = "pin_attempt"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    tries: Mapped[int] = mapped_column(Integer)
+    next_try: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class PinKey(db.Model):
+    """A single row, made on first need: the random key of the hash that stands in for ids
+    that are no case in PinAttempt."""
+
+    __tablename__ = "pin_key"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
 
 
 # Tables made by create_all (tests) get the FeedState row the migration also inserts.

@@ -182,7 +182,9 @@ _COMMON_ERRORS = {
 _PARTNER_ERRORS = {"401": _error("Missing, wrong or revoked partner token.")}
 _CASE_ERRORS = {
     "404": _error("Unknown case id or wrong PIN: the same answer for both."),
-    "429": _error("Too many wrong PINs for this case; Retry-After says when to try again."),
+    "429": _error("Too many wrong PINs for this case: the next PIN for it is checked only after a delay; "
+                  "Retry-After gives its seconds."),
+    "503": _error("The server is busy checking other PINs; nothing was checked or counted. Retry-After: 1."),
 }
 
 SPEC = {

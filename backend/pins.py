@@ -1,17 +1,20 @@
-"""Case PINs: generated, stored only as a salted scrypt verifier, guessing slowed in memory.
+"""Case PINs: generated, stored only as a salted scrypt verifier, guessing slowed per case.
 
 A PIN is 12 random digits (about 40 bits). Digits, because the person may be on a phone,
 frightened, typing from a screenshot or a note: a numeric keypad, no spelling, no language.
 It is the second secret next to an 80-bit case id (see case_ids), so it only has to survive
-guessing: online, the rate limit below allows a handful of tries per case; offline, from a
-stolen database, each try costs a 16 MiB scrypt, so 2^40 tries are out of reach.
+guessing: online, a few wrong PINs on one case are checked at once, then each next one only
+after a delay that doubles up to a minute (`delay`; the counts live in the database, see
+storage.claim_pin_try), so a guesser gets about one try a minute: 10^12 PINs, ~950,000 years
+on average. Offline, from a stolen database, each try costs a 16 MiB scrypt, so 2^40 tries are
+out of reach.
 """
+import collections
 import functools
 import hashlib
 import hmac
 import secrets
 import threading
-import time
 
 PIN_DIGITS = 12
 SCRYPT_N, _R, _P = 2**14, 8, 1  # 16 MiB of memory per try, 50-70 ms on one core
@@ -54,41 +57,48 @@ def check(pin, verifier=None, n=SCRYPT_N):
     return ok and verifier is not None
 
 
-class AttemptLimiter:
-    """At most `limit` failed attempts per key in each `window` seconds, held in memory only.
+def delay(tries, free, first, cap):
+    """Seconds from a wrong PIN, the `tries`-th in a row on one case, until the next is checked:
+    none after the first `free`, then `first`, doubling with each further one, at most `cap`."""
+    if tries < free:
+        return 0
+    return min(cap, first * 2 ** min(tries - free, 32))
 
-    Keyed by the case id, never by address: a guesser needs the id anyway, and an address
-    would be personal data. A process-wide cap bounds the scrypt work guessing can cause.
-    """
 
-    def __init__(self, limit=10, window=900, global_limit=1200, global_window=60, clock=time.monotonic):
-        self.limit = limit
-        self.window = window
-        self.global_limit = global_limit
-        self.global_window = global_window
-        self.clock = clock
+def unknown_id_key(secret, text):
+    """What stands in for an id that is no case in the table of attempts: "#" and a keyed hash,
+    never the text (someone may have typed anything). "#" is never in a stored id."""
+    return "#" + hmac.new(bytes.fromhex(secret), text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+class Slots:
+    """At most `size` holders at once (PIN checks: 16 MiB and ~60 ms of scrypt each); the others
+    wait, first come first served, each up to its timeout. Fair, so a flood of guesses only
+    makes the owner wait their turn in the queue, never skip it."""
+
+    def __init__(self, size):
         self._lock = threading.Lock()
-        self._failures = {}  # key -> [window start, count]
-        self._global = [0.0, 0]
+        self._free = size
+        self._queue = collections.deque()  # one Event per waiting request, oldest first
 
-    def _current(self, slot, now, window=None):
-        if now - slot[0] >= (window or self.window):
-            slot[0], slot[1] = now, 0
-        return slot
-
-    def blocked(self, key):
-        now = self.clock()
+    def acquire(self, timeout=None):
         with self._lock:
-            if self._current(self._global, now, self.global_window)[1] >= self.global_limit:
+            if self._free and not self._queue:
+                self._free -= 1
                 return True
-            slot = self._failures.get(key)
-            return slot is not None and self._current(slot, now)[1] >= self.limit
-
-    def failed(self, key):
-        now = self.clock()
+            turn = threading.Event()
+            self._queue.append(turn)
+        if turn.wait(timeout):
+            return True
         with self._lock:
-            self._current(self._global, now, self.global_window)[1] += 1
-            if len(self._failures) > 100_000:  # forget expired windows; memory stays bounded
-                self._failures = {k: s for k, s in self._failures.items() if now - s[0] < self.window}
-            slot = self._failures.setdefault(key, [now, 0])
-            self._current(slot, now)[1] += 1
+            if turn.is_set():  # handed a slot just as the wait ran out
+                return True
+            self._queue.remove(turn)
+            return False
+
+    def release(self):
+        with self._lock:
+            if self._queue:
+                self._queue.popleft().set()  # the slot goes straight to the oldest waiter
+            else:
+                self._free += 1

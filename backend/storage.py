@@ -7,13 +7,15 @@ a gap-free prefix of what will ever commit below them, so a reader that saw up t
 for "after S" misses nothing, however commits interleave. Writes are small, so the lock is cheap.
 """
 import hashlib
+import math
 import secrets
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import select, text, update
+from sqlalchemy import case as when, delete, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import ACTIVE, WITHDRAWN, Case, FeedEntry, Feedback, ItemHash, MediaItem, Partner, db
+from .models import ACTIVE, WITHDRAWN, Case, FeedEntry, Feedback, ItemHash, MediaItem, Partner, PinAttempt, PinKey, db
 
 _CHUNK = 500  # values per IN (...) list, well below SQLite's parameter limit
 
@@ -169,6 +171,76 @@ def withdraw(case_id, numbers=None):
                 if entry.id not in still_held and entry.status == ACTIVE:
                     entry.status = WITHDRAWN
                     _changed(entry, sequence, day)
+
+
+# -- PIN attempts ------------------------------------------------------------------------------
+
+
+def _insert_or_skip(model, **values):
+    """INSERT ... ON CONFLICT DO NOTHING, on either database."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).values(**values).on_conflict_do_nothing()
+
+
+def claim_pin_try(key, now, delay, forget_after):
+    """Take the next try at a case's PIN: 0 if it may be checked now, else the seconds to wait.
+
+    The try is counted as wrong before the PIN is checked (forget_pin_tries takes it back when
+    it was right), in one short transaction: the UPDATE locks the row (PostgreSQL) or the
+    database (SQLite), so of two processes racing for one turn only one gets it, and the other
+    sees the new `next_try`. `delay(tries)`: seconds after `tries` wrong PINs until the next is
+    checked. A count whose turn came `forget_after` seconds ago starts from zero again.
+    """
+    session = db.session
+    session.rollback()  # a fresh transaction, so the row is read as it is now
+    row = PinAttempt.__table__.c
+    for _ in range(3):  # a row deleted between the INSERT and the UPDATE: start again
+        session.execute(_insert_or_skip(PinAttempt, key=key, tries=0, next_try=0))
+        tries = session.execute(
+            update(PinAttempt).where(row.key == key, row.next_try <= now)
+            .values(tries=when((row.next_try <= now - forget_after, 1), else_=row.tries + 1))
+            .returning(row.tries)).scalar_one_or_none()
+        if tries is not None:
+            wait = delay(tries)
+            # Whole seconds: the row should say no more about when someone was online than it must.
+            next_try = math.ceil(now + wait) if wait else math.floor(now)
+            session.execute(update(PinAttempt).where(row.key == key).values(next_try=next_try))
+            if tries == 1:  # a new count: forget old ones, so the table stays small
+                # Rows another transaction holds are skipped (PostgreSQL; SQLite has one writer
+                # anyway): this never waits, so it can never deadlock with another cleanup.
+                old = (select(row.key).where(row.next_try <= now - forget_after).limit(1000)
+                       .with_for_update(skip_locked=True))
+                session.execute(delete(PinAttempt).where(row.key.in_(old)))
+            session.commit()
+            return 0
+        next_try = session.scalar(select(row.next_try).where(row.key == key))
+        session.commit()
+        if next_try is not None:
+            return next_try - now
+    raise RuntimeError("the PIN attempt of a case kept disappearing")
+
+
+def pin_wait(key, now):
+    """Seconds until the next PIN for `key` is checked (0: now), as last committed; a quick look
+    that takes no lock. claim_pin_try decides."""
+    next_try = db.session.scalar(select(PinAttempt.next_try).where(PinAttempt.key == key))
+    return max(0, (next_try or 0) - now)
+
+
+def forget_pin_tries(key):
+    """A right PIN: its case starts afresh."""
+    db.session.execute(delete(PinAttempt).where(PinAttempt.key == key))
+    db.session.commit()
+
+
+def pin_key():
+    """The random key (hex) of the hash that stands in for ids that are no case; made once."""
+    key = db.session.scalar(select(PinKey.key).where(PinKey.id == 1))
+    if key is None:
+        db.session.execute(_insert_or_skip(PinKey, id=1, key=secrets.token_hex(32)))
+        db.session.commit()
+        key = db.session.scalar(select(PinKey.key).where(PinKey.id == 1))
+    return key
 
 
 # -- the feed and matching ---------------------------------------------------------------------

@@ -102,7 +102,10 @@ def test_whole_flow(phone, server, tmp_path):
         [0, ["takeback.receipt"], ""]
 
 
-def test_wrong_pin_and_rate_limit_are_clear_messages(phone, server):
+def test_wrong_pin_and_rate_limit_are_clear_messages(phone, server, server_app, monkeypatch):
+    # The server's clock stands still for this test, so the wait cannot run out before the page asks.
+    frozen = server_app.config["PIN_CLOCK"]()
+    monkeypatch.setitem(server_app.config, "PIN_CLOCK", lambda: frozen)
     context, recorder = phone
     page = context.new_page()
     page.goto("/")

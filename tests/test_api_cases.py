@@ -73,21 +73,25 @@ def test_pin_is_never_in_the_url(client):
     assert response.status_code == 404
 
 
-def test_guessing_is_limited_per_case(app_factory):
-    app = app_factory(PIN_ATTEMPTS=3)
+def test_guessing_is_slowed_per_case(app_factory):
+    now = [1_000_000.0]
+    app = app_factory(PIN_FREE_ATTEMPTS=3, PIN_CLOCK=lambda: now[0])
     client = app.test_client()
     receipt = submit(client, media_record(1))
     other = submit(client, media_record(2))
     for _ in range(3):
         assert status(client, receipt, "1").status_code == 404
-    blocked = status(client, receipt)  # even the right PIN, once the case is blocked
+    blocked = status(client, receipt)  # even the right PIN, until its turn
     assert blocked.status_code == 429
     assert blocked.get_json()["error"] == "too_many_requests"
-    assert blocked.headers["Retry-After"]
+    assert blocked.headers["Retry-After"] == "1"
+    assert "checked in 1 second" in blocked.get_json()["detail"]
     withdraw = client.post("/api/v1/cases/%s/withdraw" % receipt["case_id"], json={},
                            headers={"X-Case-PIN": receipt["pin"]})
     assert withdraw.status_code == 429
     assert status(client, other).status_code == 200  # other cases are unaffected
+    now[0] += 1
+    assert status(client, receipt).status_code == 200
 
 
 def stored_case(app, case_id, pin="123456789012"):
@@ -147,7 +151,7 @@ def test_an_old_id_that_spells_a_new_one_is_not_rewritten(app, client):
 
 
 def test_wrong_pins_in_every_spelling_count_against_one_case(app_factory):
-    app = app_factory(PIN_ATTEMPTS=3)
+    app = app_factory(PIN_FREE_ATTEMPTS=3, PIN_CLOCK=lambda: 1_000_000.0)
     client = app.test_client()
     case = stored_case(app, NEW_ID)
     other = submit(client, media_record(2))

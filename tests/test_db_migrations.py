@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from backend import storage
+from backend import pins, storage
 from backend.models import db
 
 
@@ -65,6 +65,36 @@ def test_partner_public_upgrades_and_downgrades_with_data(app_factory):
             assert conn.execute(text("SELECT partner_id, outcome FROM feedback")).all() == [(1, "removed")]
         flask_migrate.upgrade()
         assert [(p.name, p.public) for p in storage.partners()] == [("ExampleTube", False)]
+
+
+def test_pin_attempts_upgrade_and_downgrade(app_factory):
+    """0003 adds the tables of PIN attempts; going back removes them and keeps every case."""
+    app = app_factory(PIN_CLOCK=lambda: 1_000_000.0)
+    client = app.test_client()
+    with app.app_context():
+        db.drop_all()
+        flask_migrate.upgrade(revision="0002")
+        assert not {"pin_attempt", "pin_key"} & set(inspect(db.engine).get_table_names())
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO \"case\" (id, pin_verifier, created) VALUES ('OLD-CASE', :v, '2026-01-02')"),
+                         {"v": pins.make_verifier("123456789012", n=2**10)})
+        flask_migrate.upgrade()
+    wrong = {"X-Case-PIN": "000000000000"}
+    for case_id in ("OLD-CASE", "no-such-case"):
+        assert client.get("/api/v1/cases/" + case_id, headers=wrong).status_code == 404
+    with app.app_context():
+        with db.engine.connect() as conn:
+            keys = sorted(k for (k,) in conn.execute(text("SELECT key FROM pin_attempt")))
+            assert keys[0].startswith("#") and keys[1] == "OLD-CASE"
+        db.session.remove()
+        flask_migrate.downgrade(revision="0002")
+        assert not {"pin_attempt", "pin_key"} & set(inspect(db.engine).get_table_names())
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT id FROM \"case\"")).all() == [("OLD-CASE",)]
+        flask_migrate.upgrade()
+    app.extensions.pop("takeback_pin_key")  # a new key is made with the new table
+    assert client.get("/api/v1/cases/OLD-CASE", headers={"X-Case-PIN": "123456789012"}).status_code == 200
+    assert client.get("/api/v1/cases/no-such-case", headers=wrong).status_code == 404
 
 
 def test_the_app_works_on_a_migrated_database(app_factory):
