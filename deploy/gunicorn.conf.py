@@ -35,11 +35,12 @@ proc_name = "takeback"
 
 # /metrics sums the workers' counts through files in this folder (prometheus_client's
 # multiprocess mode). It must be set before a worker imports prometheus_client, so here, in the
-# arbiter that forks them. A folder of our own unless the operator names one.
-_own_metrics_folder = None
+# arbiter that forks them. A folder of our own unless the operator names one. (gunicorn reads
+# this file again on SIGHUP: the folder set the first time stays.)
+_OWN_PREFIX = os.path.join(tempfile.gettempdir(), "takeback-metrics-")
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    _own_metrics_folder = tempfile.mkdtemp(prefix="takeback-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_folder
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=os.path.basename(_OWN_PREFIX))
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
 class PrivateServerLog(logging.Filter):
@@ -73,5 +74,6 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
-    if _own_metrics_folder:
-        shutil.rmtree(_own_metrics_folder, ignore_errors=True)
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    if folder.startswith(_OWN_PREFIX):  # ours, not one the operator named
+        shutil.rmtree(folder, ignore_errors=True)
