@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: run test check lint setup test-packages bench bench-match bench-pins bench-compare bench-robust bench-video eval-robustness chromium clean
+.PHONY: run serve test check lint setup test-packages bench bench-match bench-pins bench-compare bench-robust bench-video eval-robustness chromium clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 
@@ -40,6 +40,14 @@ $(STAMPS)/frontend: $(STAMPS)/npm package-lock.json $(FRONTEND_SRC)
 run: setup frontend
 	$(VENV)/bin/takeback db upgrade
 	$(VENV)/bin/flask --app backend run --host 127.0.0.1 --port 8000
+
+# Production: gunicorn's threaded workers (deploy/gunicorn.conf.py) on the environment's
+# DATABASE_URL, PostgreSQL, behind a buffering reverse proxy. Migrations first. docs/OPERATE.md.
+serve: setup frontend
+	@test -n "$$DATABASE_URL" || { echo "make serve: set DATABASE_URL=postgresql://... (production uses PostgreSQL; \
+	\`make run\` is for development)" >&2; exit 1; }
+	$(VENV)/bin/takeback db upgrade
+	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py 'backend:create_app()'
 
 # Debian packages the tests need, in one apt-get when any is missing: Chromium, WebKitGTK's
 # WebDriver and Xvfb (Safari's engine, on a virtual screen), ffmpeg (iPhone-like HEVC test clips).

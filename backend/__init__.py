@@ -1,9 +1,10 @@
 """Takeback's server: a Flask app factory (see create_app).
 
-Configuration comes from the environment, and holds no secrets: DATABASE_URL selects
-PostgreSQL (default: an SQLite file under instance/), PDQ_MATCH_DISTANCE the default
-match distance, TAKEBACK_BEHIND_PROXY=1 trusts X-Forwarded-Proto (for HSTS) and nothing
-else from the proxy (never the client's address).
+Configuration comes from the environment: DATABASE_URL selects PostgreSQL (default: an
+SQLite file under instance/), PDQ_MATCH_DISTANCE the default match distance,
+TAKEBACK_BEHIND_PROXY=1 trusts X-Forwarded-Proto (for HSTS) and nothing else from the proxy
+(never the client's address). Its one secret, TAKEBACK_METRICS_TOKEN, opens /metrics (backend/ops.py).
+Production serves with gunicorn (deploy/gunicorn.conf.py, docs/OPERATE.md).
 """
 import os
 import sqlite3
@@ -46,7 +47,8 @@ def create_app(test_config=None):
     app.config.from_mapping(
         FRONTEND_DIST=os.path.join(os.path.dirname(os.path.dirname(__file__)), "frontend", "dist"),
         SQLALCHEMY_DATABASE_URI=database_url(os.environ.get("DATABASE_URL"), app.instance_path),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # hide_parameters: a database error's message and traceback never show a case id or PIN verifier.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         BODY_LIMIT=BODY_LIMIT,            # API bodies: 2 MiB (see backend.api.BODY_LIMIT)
         MAX_CONTENT_LENGTH=BODY_LIMIT + 1,  # Werkzeug's cap on reading; see api.json_body
         MAX_ITEMS_PER_CASE=100,
@@ -64,11 +66,12 @@ def create_app(test_config=None):
         PIN_CHECK_WAIT=3,        # ... others wait up to this many seconds for their turn, then get 503
         PIN_CLOCK=time.time,     # seconds since 1970, the same in every process (tests pass their own)
         BEHIND_PROXY=os.environ.get("TAKEBACK_BEHIND_PROXY") == "1",
+        METRICS_TOKEN=os.environ.get("TAKEBACK_METRICS_TOKEN", ""),  # empty: no /metrics
     )
     if test_config:
         app.config.update(test_config)
 
-    from . import api, cases, matching, openapi, partner, pins, platforms, web  # noqa: F401 (blueprints)
+    from . import api, cases, matching, openapi, ops, partner, pins, platforms, web  # noqa: F401 (blueprints)
     from .models import db
 
     db.init_app(app)
@@ -81,6 +84,7 @@ def create_app(test_config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=1, x_host=0)
 
     api.init_app(app)
+    ops.init_app(app)
     app.register_blueprint(web.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(partner.bp)

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, request
 
 from hashing import MediaRecord, RecordError
 
-from . import case_ids, pins, storage
+from . import case_ids, ops, pins, storage
 from .api import ApiError, json_body, list_field, require_fields
 
 bp = Blueprint("cases", __name__, url_prefix="/api/v1/cases")
@@ -105,6 +105,7 @@ def create():
     pin = pins.new_pin()
     verifier = pins.make_verifier(pin, current_app.config["PIN_SCRYPT_N"])  # slow: before the write lock
     case = storage.create_case(case_ids.new_case_id(), verifier, records)
+    ops.case_created(records)
     body = {
         "case_id": case.id,
         "pin": pin,
@@ -136,4 +137,5 @@ def withdraw(case_id):
         if unknown:
             raise ApiError(400, "items: this case has no item %d" % unknown[0])
     storage.withdraw(case.id, numbers)
+    ops.withdrawn()
     return _case_body(case.id)

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, g, request
 
 from hashing import HashRecord, RecordError
 
-from . import matching, storage
+from . import matching, ops, storage
 from .api import ApiError, int_field, json_body, list_field, require_fields
 from .models import OUTCOMES
 
@@ -68,6 +68,7 @@ def match():
     if "max_distance" in body:  # at most what the indexes of a query PDQ's rules were made for (31)
         max_distance = int_field(body["max_distance"], "max_distance", 0, matcher.index.max_override)
     results = matching.match(matcher, queries, max_distance)
+    ops.matched(results)
     return {
         "max_distance": max_distance,
         "results": [{"matches": [dict(_entry_json(e), distance=d) for e, d in found]} for found in results],
@@ -91,4 +92,5 @@ def feedback():
         storage.record_feedback(g.partner_id, outcomes)
     except storage.NotFound as e:
         raise ApiError(400, "feedback: %s" % e) from None
+    ops.feedback_received(outcomes)
     return {"recorded": len(outcomes)}

@@ -43,7 +43,8 @@ MAY_IMPORT = {
     "cli": {"hashing", "core", "partner", "audit", "server", "cli"},
 }
 # The server's packages: only the server (and the command that mounts its commands lazily) may load them.
-SERVER_PACKAGES = {"flask", "flask_sqlalchemy", "flask_migrate", "sqlalchemy", "alembic", "psycopg", "werkzeug"}
+SERVER_PACKAGES = {"flask", "flask_sqlalchemy", "flask_migrate", "sqlalchemy", "alembic", "psycopg", "werkzeug",
+                   "prometheus_client", "gunicorn"}
 
 
 def layer(module):
