@@ -12,9 +12,13 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from backend import create_app, storage
+from alembic.script import ScriptDirectory
+
+from backend import MIGRATIONS, create_app, storage
 from backend.models import db
 
+# The newest migration: what `takeback db upgrade` brings a database to.
+HEAD = ScriptDirectory(MIGRATIONS).get_current_head()
 POSTGRES = os.environ.get("TAKEBACK_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

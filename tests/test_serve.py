@@ -24,7 +24,7 @@ import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import media_record
+from .conftest import HEAD, media_record
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "deploy" / "gunicorn.conf.py"
@@ -209,8 +209,8 @@ def test_readiness_and_a_log_without_addresses_agents_or_ids(serve, tmp_path):
     database = tmp_path / "fresh.sqlite"
     server = serve(database=database, TAKEBACK_WORKERS="1", TAKEBACK_THREADS="4")
     status, reason = server.request("GET", "/readyz")
-    assert (status, reason) == (503, b"not ready: the database schema is at nothing, this code needs 0002: "
-                                     b"run `takeback db upgrade`\n")
+    assert (status, reason) == (503, b"not ready: the database schema is at nothing, this code needs %s: "
+                                     b"run `takeback db upgrade`\n" % HEAD.encode())
     upgrade(database)
     assert server.request("GET", "/readyz") == (200, b"ready\n")
 
