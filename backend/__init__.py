@@ -65,6 +65,8 @@ def create_app(test_config=None):
         PIN_CHECKS=2,            # PINs checked at once per process (scrypt: 16 MiB, ~60 ms each) ...
         PIN_CHECK_WAIT=3,        # ... others wait up to this many seconds for their turn, then get 503
         PIN_CLOCK=time.time,     # seconds since 1970, the same in every process (tests pass their own)
+        FEEDBACK_PER_MINUTE=1000,  # reports per partner and minute (docs/API.md, feedback)
+        FEEDBACK_CLOCK=time.time,
         BEHIND_PROXY=os.environ.get("TAKEBACK_BEHIND_PROXY") == "1",
         METRICS_TOKEN=os.environ.get("TAKEBACK_METRICS_TOKEN", ""),  # empty: no /metrics
     )

@@ -104,24 +104,30 @@ SCHEMAS = {
     },
     "FeedEntry": {
         "type": "object", "additionalProperties": False,
-        "required": ["id", "type", "value", "quality", "media", "status", "updated", "not_violating"],
+        "required": ["id", "type", "value", "quality", "media", "status", "updated", "disputed"],
         "properties": {
             "id": {"type": "integer", "minimum": 1},
             "type": {"type": "string", "description": "A hash type (%s); new types may appear." % ", ".join(SIGNAL_TYPES)},
             "value": _HEX,
             "quality": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
             "media": {"type": "string", "enum": list(MEDIA_TYPES)},
-            "status": {"type": "string", "enum": ["active", "withdrawn"]},
+            "status": {"type": "string", "enum": ["active"]},
             "updated": _DATE,
-            "not_violating": {"type": "integer", "minimum": 0,
-                              "description": "How many platforms reviewed a match and found no violation."},
+            "disputed": {"type": "boolean",
+                         "description": "Another platform reviewed a match on it and found no violation."},
         },
+    },
+    "Tombstone": {
+        "type": "object", "additionalProperties": False, "required": ["id", "status", "updated"],
+        "description": "A withdrawn entry, without its hash: drop the entry with this id.",
+        "properties": {"id": {"type": "integer", "minimum": 1}, "status": {"type": "string", "enum": ["withdrawn"]},
+                       "updated": _DATE},
     },
     "FeedPage": {
         "type": "object", "additionalProperties": False, "required": ["entries", "next_cursor"],
         "properties": {
-            "entries": {"type": "array", "items": _ref("FeedEntry")},
-            "next_cursor": {"type": "string", "pattern": r"^\d+$"},
+            "entries": {"type": "array", "items": {"oneOf": [_ref("FeedEntry"), _ref("Tombstone")]}},
+            "next_cursor": {"type": "string", "pattern": r"^\d+\.\d+$"},
         },
     },
     "MatchQuery": {
@@ -144,8 +150,11 @@ SCHEMAS = {
     "Feedback": {
         "type": "object", "additionalProperties": False, "required": ["feedback"],
         "properties": {"feedback": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
-            "type": "object", "additionalProperties": False, "required": ["id", "outcome"],
-            "properties": {"id": {"type": "integer", "minimum": 1}, "outcome": {"type": "string", "enum": list(OUTCOMES)}},
+            "type": "object", "additionalProperties": False, "required": ["id", "value", "outcome"],
+            "properties": {"id": {"type": "integer", "minimum": 1},
+                           "value": {"type": "string", "minLength": 1, "maxLength": 128,
+                                     "description": "The entry's hash value: the receipt that it was given to you."},
+                           "outcome": {"type": "string", "enum": list(OUTCOMES)}},
         }}},
     },
     "Platforms": {
@@ -246,7 +255,10 @@ SPEC = {
             "summary": "Report outcomes for feed entries; the last word per platform and entry counts.",
             "security": [{"partnerToken": []}],
             "requestBody": dict(required=True, **_json(_ref("Feedback"))),
-            "responses": dict({"200": dict(description="Recorded.", **_json(_ref("FeedbackRecorded")))},
+            "responses": dict({"200": dict(description="Recorded.", **_json(_ref("FeedbackRecorded"))),
+                               "403": _error("An entry with this id and value was never given to you."),
+                               "429": _error("This platform's reports for this minute are used up; "
+                                             "Retry-After gives the seconds.")},
                               **_COMMON_ERRORS, **_PARTNER_ERRORS),
         }},
         "/api/v1/platforms": {"get": {

@@ -5,6 +5,9 @@ a lock on the one FeedState row. Writers are therefore serialized, and the chang
 hands out is larger than every sequence already committed: at any moment the committed seqs are
 a gap-free prefix of what will ever commit below them, so a reader that saw up to seq S and asks
 for "after S" misses nothing, however commits interleave. Writes are small, so the lock is cheap.
+
+Nothing in the feed's order or ids groups a person's hashes into photos: entry ids are random,
+and the entries one transaction changes take their seqs in random order (`_publish`).
 """
 import hashlib
 import math
@@ -12,12 +15,15 @@ import secrets
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import case as when, delete, select, text, update
+from sqlalchemy import case as when, delete, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import ACTIVE, WITHDRAWN, Case, FeedEntry, Feedback, ItemHash, MediaItem, Partner, PinAttempt, PinKey, db
+from .models import (ACTIVE, WITHDRAWN, Case, FeedEntry, Feedback, FeedbackQuota, ItemHash, MediaItem, Partner,
+                     PinAttempt, PinKey, db)
 
 _CHUNK = 500  # values per IN (...) list, well below SQLite's parameter limit
+MAX_ENTRY_ID = 2**31 - 1  # the id column is 32-bit
+_random = secrets.SystemRandom()
 
 
 def today():
@@ -27,6 +33,23 @@ def today():
 
 class NotFound(LookupError):
     """A referenced row does not exist."""
+
+
+class NoReceipt(PermissionError):
+    """Feedback on an entry the partner was never given (wrong id or value); `number` is its
+    position in the request."""
+
+    def __init__(self, number, entry_id):
+        super().__init__("feedback[%d]: entry %d with this value was never given to you" % (number, entry_id))
+        self.number = number
+
+
+class RateLimited(Exception):
+    """A partner's reports this minute would exceed its limit; `wait` seconds until the next minute."""
+
+    def __init__(self, wait):
+        super().__init__("rate limited for %d seconds" % wait)
+        self.wait = wait
 
 
 class _Sequence:
@@ -57,9 +80,27 @@ def writing():
         raise
 
 
-def _changed(entry, sequence, day):
-    entry.seq = sequence.next()
-    entry.updated = day
+def _publish(entries, sequence, day):
+    """Give each changed entry (once) its new seq, in random order: the order of the feed then
+    says nothing about which of a transaction's hashes belong to one photo."""
+    entries = list({id(e): e for e in entries}.values())
+    _random.shuffle(entries)
+    for entry in entries:
+        entry.seq = sequence.next()
+        entry.updated = day
+
+
+def _new_entry_ids(count):
+    """`count` random ids no entry has. Random, not counted up: consecutive ids would tell a
+    partner which hashes were submitted together. Writers hold the feed lock, so no other
+    transaction can take one of these meanwhile."""
+    ids = set()
+    while len(ids) < count:
+        drawn = {secrets.randbelow(MAX_ENTRY_ID) + 1 for _ in range(count - len(ids))} - ids
+        for chunk in _chunks(sorted(drawn)):
+            drawn -= set(db.session.scalars(select(FeedEntry.id).where(FeedEntry.id.in_(chunk))))
+        ids |= drawn
+    return list(ids)
 
 
 def _chunks(values):
@@ -88,9 +129,12 @@ def create_case(case_id, pin_verifier, records):
     """Store a case of MediaRecords; each hash joins (or re-activates) its feed entry."""
     day = today()
     with writing() as sequence:
+        keys = {(h.type, h.value) for r in records for h in r.hashes}
+        entries = _entries_by_key(keys)
+        fresh = iter(_new_entry_ids(len(keys - entries.keys())))  # before any add: queries autoflush
         case = Case(id=case_id, pin_verifier=pin_verifier, created=day)
         db.session.add(case)
-        entries = _entries_by_key({(h.type, h.value) for r in records for h in r.hashes})
+        changed = []
         items = []
         for number, record in enumerate(records, 1):
             item = MediaItem(case_id=case_id, number=number, media=record.media, status=ACTIVE)
@@ -99,16 +143,17 @@ def create_case(case_id, pin_verifier, records):
             for h in record.hashes:
                 entry = entries.get((h.type, h.value))
                 if entry is None:
-                    entry = FeedEntry(type=h.type, value=h.value, quality=h.quality, media=record.media,
-                                      status=ACTIVE, not_violating=0)
-                    _changed(entry, sequence, day)
+                    entry = FeedEntry(id=next(fresh), type=h.type, value=h.value, quality=h.quality,
+                                      media=record.media, status=ACTIVE, not_violating=0)
+                    changed.append(entry)
                     db.session.add(entry)
                     entries[(h.type, h.value)] = entry
                 elif entry.status != ACTIVE or (h.quality is not None and h.quality > (entry.quality or 0)):
                     entry.status = ACTIVE
                     if h.quality is not None:
                         entry.quality = max(h.quality, entry.quality or 0)
-                    _changed(entry, sequence, day)
+                    changed.append(entry)
+        _publish(changed, sequence, day)
         db.session.flush()  # ids for the links
         links = {(item.id, entries[(h.type, h.value)].id) for item, record in items for h in record.hashes}
         db.session.add_all(ItemHash(item_id=i, entry_id=e) for i, e in links)
@@ -162,6 +207,7 @@ def withdraw(case_id, numbers=None):
             return
         entry_ids = set(db.session.scalars(
             select(ItemHash.entry_id).where(ItemHash.item_id.in_([i.id for i in items]))))
+        changed = []
         for chunk in _chunks(sorted(entry_ids)):
             still_held = set(db.session.scalars(
                 select(ItemHash.entry_id).distinct()
@@ -170,7 +216,8 @@ def withdraw(case_id, numbers=None):
             for entry in db.session.scalars(select(FeedEntry).where(FeedEntry.id.in_(chunk))):
                 if entry.id not in still_held and entry.status == ACTIVE:
                     entry.status = WITHDRAWN
-                    _changed(entry, sequence, day)
+                    changed.append(entry)
+        _publish(changed, sequence, day)
 
 
 # -- PIN attempts ------------------------------------------------------------------------------
@@ -276,26 +323,65 @@ def active_entries_by_value(type_, values):
     return found
 
 
-def record_feedback(partner_id, outcomes):
-    """Store a partner's outcomes [(entry id, outcome)]; the last word per entry counts.
+def feed_head():
+    """The last change sequence committed (every seq up to it is committed: see writing)."""
+    return db.session.execute(text("SELECT seq FROM feed_state WHERE id = 1")).scalar_one()
 
-    The feed shows per entry how many platforms found it not violating, so a change in that
-    count is a change of the entry. Raises NotFound (and changes nothing) for an unknown id.
+
+def feed_page(after, begun, limit):
+    """A partner's page: entries changed after `after`, oldest change first, leaving out the
+    entries withdrawn at or before sequence `begun` (when the reader started from the beginning:
+    it never held them, so it is not even told they existed)."""
+    query = select(FeedEntry).where(FeedEntry.seq > after, or_(FeedEntry.status == ACTIVE, FeedEntry.seq > begun))
+    return list(db.session.scalars(query.order_by(FeedEntry.seq).limit(limit)))
+
+
+def disputed(partner_id, entries):
+    """{entry id: whether a partner other than this one reported it not_violating}."""
+    own = set()
+    for chunk in _chunks(sorted(e.id for e in entries if e.not_violating)):
+        own.update(db.session.scalars(select(Feedback.entry_id).where(
+            Feedback.partner_id == partner_id, Feedback.entry_id.in_(chunk), Feedback.outcome == "not_violating")))
+    return {e.id: e.not_violating - (e.id in own) >= 1 for e in entries}
+
+
+def record_feedback(partner_id, reports, now, per_minute):
+    """Store a partner's reports [(entry id, the entry's hash value, outcome)]; one per partner
+    and entry (a later report replaces the earlier one).
+
+    The value is the receipt: a partner knows it only if the feed or a match answer gave it the
+    entry. Raises NoReceipt for a wrong id or value, and RateLimited when the reports would
+    take the partner over `per_minute` in this minute (`now`: seconds since 1970); either way
+    nothing is stored. An entry's disputed signal (is there a not_violating report from another
+    partner?) is part of the entry, so when it can change for someone the entry reappears in
+    the feed.
     """
     day = today()
     with writing() as sequence:
-        ids = sorted({entry_id for entry_id, _ in outcomes})
+        ids = sorted({entry_id for entry_id, _, _ in reports})
         entries = {}
         for chunk in _chunks(ids):
             entries.update((e.id, e) for e in db.session.scalars(select(FeedEntry).where(FeedEntry.id.in_(chunk))))
-        missing = [i for i in ids if i not in entries]
-        if missing:
-            raise NotFound("no feed entry with id %d" % missing[0])
+        for number, (entry_id, value, _) in enumerate(reports):
+            entry = entries.get(entry_id)
+            if entry is None or entry.value != value:
+                raise NoReceipt(number, entry_id)
+        minute = int(now // 60)
+        quota = db.session.get(FeedbackQuota, partner_id)
+        if quota is None:
+            quota = FeedbackQuota(partner_id=partner_id, minute=minute, used=0)
+            db.session.add(quota)
+        elif quota.minute != minute:
+            quota.minute, quota.used = minute, 0
+        if quota.used + len(reports) > per_minute:
+            raise RateLimited(max(1, math.ceil((minute + 1) * 60 - now)))
+        quota.used += len(reports)
         previous = {}
         for chunk in _chunks(ids):
             previous.update((f.entry_id, f) for f in db.session.scalars(
                 select(Feedback).where(Feedback.partner_id == partner_id, Feedback.entry_id.in_(chunk))))
-        final = dict(outcomes)  # last word within the request too
+        final = {entry_id: outcome for entry_id, _, outcome in reports}  # last word within the request too
+        changed = []
         for entry_id, outcome in final.items():
             feedback = previous.get(entry_id)
             was = feedback.outcome if feedback else None
@@ -307,8 +393,12 @@ def record_feedback(partner_id, outcomes):
             delta = (outcome == "not_violating") - (was == "not_violating")
             if delta:
                 entry = entries[entry_id]
+                before = entry.not_violating
                 entry.not_violating += delta
-                _changed(entry, sequence, day)
+                # disputed (for some partner) changes only between 0, 1 and 2 or more such reports
+                if min(before, 2) != min(entry.not_violating, 2):
+                    changed.append(entry)
+        _publish(changed, sequence, day)
 
 
 # -- partners ----------------------------------------------------------------------------------

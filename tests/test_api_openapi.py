@@ -90,10 +90,12 @@ def test_responses_follow_the_spec(app, client, partner):
     check(spec, matched, "/api/v1/partner/match", "post")
     check(spec, client.post("/api/v1/partner/match", headers=partner, json={}), "/api/v1/partner/match", "post")
 
-    ids = [e["id"] for e in entries[:3]]
-    given = client.post("/api/v1/partner/feedback", headers=partner,
-                        json={"feedback": [{"id": i, "outcome": "removed"} for i in ids]})
+    reports = [{"id": e["id"], "value": e["value"], "outcome": "removed"} for e in entries[:3]]
+    given = client.post("/api/v1/partner/feedback", headers=partner, json={"feedback": reports})
     check(spec, given, "/api/v1/partner/feedback", "post")
+    forged = client.post("/api/v1/partner/feedback", headers=partner, json={"feedback": [dict(reports[0], value="0")]})
+    assert forged.status_code == 403
+    check(spec, forged, "/api/v1/partner/feedback", "post")
     check(spec, client.post("/api/v1/partner/feedback", json={}), "/api/v1/partner/feedback", "post")
 
     check(spec, client.post("/api/v1/cases/%s/withdraw" % receipt["case_id"], json={"items": [9]}, headers=pin),
