@@ -138,8 +138,8 @@ class PinAttempt(db.Model):
 
 
 class PinKey(db.Model):
-    """A single row, made on first need: the random key of the hash that stands in for ids
-    that are no case in PinAttempt."""
+    """A single row, made on first need: the server's random key, of the hash that stands in
+    for ids that are no case in PinAttempt, and of the MAC in feed cursors (backend/partner.py)."""
 
     __tablename__ = "pin_key"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

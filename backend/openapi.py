@@ -127,7 +127,7 @@ SCHEMAS = {
         "type": "object", "additionalProperties": False, "required": ["entries", "next_cursor"],
         "properties": {
             "entries": {"type": "array", "items": {"oneOf": [_ref("FeedEntry"), _ref("Tombstone")]}},
-            "next_cursor": {"type": "string", "pattern": r"^\d+\.\d+$"},
+            "next_cursor": {"type": "string", "pattern": r"^\d+\.\d+\.[0-9a-f]{16}$"},
         },
     },
     "MatchQuery": {

@@ -1,4 +1,6 @@
 """The partner API for platforms: the hash feed, matching, and feedback. Bearer token per platform."""
+import hashlib
+import hmac
 import re
 
 from flask import Blueprint, current_app, g, request
@@ -15,7 +17,7 @@ MAX_FEED_PAGE = 10_000
 MAX_QUERIES = 1_000
 MAX_FEEDBACK = 1_000
 _NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits only (str.isdigit also takes "²")
-_CURSOR = re.compile(r"([0-9]{1,18})\.([0-9]{1,18})")
+_CURSOR = re.compile(r"([0-9]{1,18})\.([0-9]{1,18})\.([0-9a-f]{16})")
 
 
 @bp.before_request
@@ -27,6 +29,17 @@ def authenticate():
         raise ApiError(401, "send a valid partner token: Authorization: Bearer <token>",
                        headers={"WWW-Authenticate": 'Bearer realm="takeback"'})
     g.partner_id = partner.id
+
+
+def _begun_mac(begun):
+    """A MAC of where a reader began: a made-up cursor cannot claim an earlier start and so
+    get the tombstones of entries withdrawn before it began. Keyed with the server's random
+    key (table pin_key, made once), in a domain of its own."""
+    extensions = current_app.extensions
+    if "takeback_pin_key" not in extensions:
+        extensions["takeback_pin_key"] = storage.pin_key()
+    message = b"takeback feed cursor, begun at %d" % begun
+    return hmac.new(extensions["takeback_pin_key"].encode(), message, hashlib.sha256).hexdigest()[:16]
 
 
 def _entry_json(e, disputed):
@@ -47,10 +60,11 @@ def _entries_json(entries):
 def hashes():
     """The feed: every entry changed after the cursor, in change order, with the next cursor.
 
-    The cursor (opaque to clients) is "S.B": S the change sequence of the last entry returned,
-    B the feed's head when this reader started from the beginning. Entries withdrawn at or
-    before B are never sent to it: it never held them. Every later withdrawal is sent as a
-    tombstone, without the hash. An empty page returns the cursor: poll with it later.
+    The cursor (opaque to clients) is "S.B.M": S the change sequence of the last entry
+    returned, B the feed's head when this reader started from the beginning, M a MAC of B.
+    Entries withdrawn at or before B are never sent to it: it never held them. Every later
+    withdrawal is sent as a tombstone, without the hash. An empty page returns the cursor:
+    poll with it later.
     """
     cursor = request.args.get("cursor", "")
     limit = request.args.get("limit", "1000")
@@ -58,8 +72,9 @@ def hashes():
         raise ApiError(400, "limit must be an integer from 1 to %d" % MAX_FEED_PAGE)
     if not cursor:
         after, begun = 0, storage.feed_head()  # read before the page: every seq up to it is committed
-    elif _CURSOR.fullmatch(cursor):
-        after, begun = map(int, _CURSOR.fullmatch(cursor).groups())
+    elif _CURSOR.fullmatch(cursor) and hmac.compare_digest(
+            _begun_mac(int(_CURSOR.fullmatch(cursor)[2])), _CURSOR.fullmatch(cursor)[3]):
+        after, begun = int(_CURSOR.fullmatch(cursor)[1]), int(_CURSOR.fullmatch(cursor)[2])
     elif _NUMBER.fullmatch(cursor):
         raise ApiError(400, "this cursor is from before the feed's ids were renumbered (migration 0004): "
                             "empty your copy of the feed and read it again from the beginning (no cursor)")
@@ -68,7 +83,7 @@ def hashes():
     entries = storage.feed_page(after, begun, int(limit))
     # Nothing to send: every change up to `begun` was a withdrawal this reader skips.
     last = entries[-1].seq if entries else max(after, begun)
-    return {"entries": _entries_json(entries), "next_cursor": "%d.%d" % (last, begun)}
+    return {"entries": _entries_json(entries), "next_cursor": "%d.%d.%s" % (last, begun, _begun_mac(begun))}
 
 
 @bp.post("/match")

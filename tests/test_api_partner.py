@@ -136,6 +136,18 @@ def test_a_cursor_from_before_the_renumbering_is_refused(client, partner):
     assert response.status_code == 400 and "from the beginning" in response.get_json()["detail"]
 
 
+def test_a_made_up_cursor_cannot_claim_an_earlier_start(client, partner):
+    """Claiming to have begun at 0 would get the tombstones of withdrawals before one began."""
+    withdraw(client, submit(client, media_record(1)))
+    _, cursor = read_feed(client, partner)
+    seq, begun, mac = cursor.split(".")
+    assert int(begun) > 0
+    for forged in ("%s.0.%s" % (seq, mac), "0.0.%s" % mac, "0.0.0000000000000000", "%s.%s.%s" % (seq, begun, "0" * 16)):
+        response = client.get("/api/v1/partner/hashes", query_string={"cursor": forged}, headers=partner)
+        assert response.status_code == 400, forged
+    assert read_feed(client, partner, "%s.%s.%s" % (0, begun, mac))[0] == []  # its own start, from seq 0: still none
+
+
 def test_one_entry_per_distinct_hash_active_while_any_case_holds_it(client, partner):
     first = submit(client, media_record(1))
     second = submit(client, media_record(1), media_record(2))
@@ -190,7 +202,8 @@ def test_feed_shows_each_change_once_with_its_latest_state(client, partner):
 
 
 @pytest.mark.parametrize("query", ["cursor=abc", "cursor=-1", "cursor=%C2%B2", "cursor=" + "9" * 19, "cursor=1.",
-                                   "cursor=.1", "cursor=1.2.3", "cursor=1.-2", "cursor=1." + "9" * 19,
+                                   "cursor=.1", "cursor=1.2", "cursor=1.2.3", "cursor=1.-2.aaaaaaaaaaaaaaaa",
+                                   "cursor=1.2.AAAAAAAAAAAAAAAA", "cursor=1." + "9" * 19 + ".aaaaaaaaaaaaaaaa",
                                    "limit=0", "limit=10001", "limit=x", "limit=%C2%B2"])
 def test_bad_feed_parameters(client, partner, query):
     response = client.get("/api/v1/partner/hashes?" + query, headers=partner)

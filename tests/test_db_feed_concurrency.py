@@ -106,7 +106,7 @@ def test_readers_miss_nothing_while_writers_commit(app, partner):
             for entry in entries:
                 seen[entry["id"]] = entry
             if cursor:
-                seq, begun = map(int, cursor.split("."))
+                seq, begun = map(int, cursor.split(".")[:2])
                 assert seq >= last_seq
                 last_seq = seq
             if finished:
