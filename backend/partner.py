@@ -70,11 +70,11 @@ def hashes():
     limit = request.args.get("limit", "1000")
     if not (_NUMBER.fullmatch(limit) and 1 <= int(limit) <= MAX_FEED_PAGE):
         raise ApiError(400, "limit must be an integer from 1 to %d" % MAX_FEED_PAGE)
+    parts = _CURSOR.fullmatch(cursor)
     if not cursor:
         after, begun = 0, storage.feed_head()  # read before the page: every seq up to it is committed
-    elif _CURSOR.fullmatch(cursor) and hmac.compare_digest(
-            _begun_mac(int(_CURSOR.fullmatch(cursor)[2])), _CURSOR.fullmatch(cursor)[3]):
-        after, begun = int(_CURSOR.fullmatch(cursor)[1]), int(_CURSOR.fullmatch(cursor)[2])
+    elif parts and hmac.compare_digest(_begun_mac(int(parts[2])), parts[3]):
+        after, begun = int(parts[1]), int(parts[2])
     elif _NUMBER.fullmatch(cursor):
         raise ApiError(400, "this cursor is from before the feed's ids were renumbered (migration 0004): "
                             "empty your copy of the feed and read it again from the beginning (no cursor)")

@@ -345,6 +345,20 @@ def disputed(partner_id, entries):
     return {e.id: e.not_violating - (e.id in own) >= 1 for e in entries}
 
 
+def _entries_by_id(ids):
+    entries = {}
+    for chunk in _chunks(ids):
+        entries.update((e.id, e) for e in db.session.scalars(select(FeedEntry).where(FeedEntry.id.in_(chunk))))
+    return entries
+
+
+def _check_receipts(reports, entries):
+    for number, (entry_id, value, _) in enumerate(reports):
+        entry = entries.get(entry_id)
+        if entry is None or entry.value != value:
+            raise NoReceipt(number, entry_id)
+
+
 def record_feedback(partner_id, reports, now, per_minute):
     """Store a partner's reports [(entry id, the entry's hash value, outcome)]; one per partner
     and entry (a later report replaces the earlier one).
@@ -357,24 +371,26 @@ def record_feedback(partner_id, reports, now, per_minute):
     the feed.
     """
     day = today()
+    ids = sorted({entry_id for entry_id, _, _ in reports})
+    minute = int(now // 60)
+    wait = max(1, math.ceil((minute + 1) * 60 - now))  # until the next minute starts
+    # Checked first without the feed lock (an id's value never changes), so a flood of
+    # refused reports does not hold up the writers of the feed.
+    _check_receipts(reports, _entries_by_id(ids))
+    quota = db.session.get(FeedbackQuota, partner_id)
+    if quota is not None and quota.minute == minute and quota.used + len(reports) > per_minute:
+        raise RateLimited(wait)
     with writing() as sequence:
-        ids = sorted({entry_id for entry_id, _, _ in reports})
-        entries = {}
-        for chunk in _chunks(ids):
-            entries.update((e.id, e) for e in db.session.scalars(select(FeedEntry).where(FeedEntry.id.in_(chunk))))
-        for number, (entry_id, value, _) in enumerate(reports):
-            entry = entries.get(entry_id)
-            if entry is None or entry.value != value:
-                raise NoReceipt(number, entry_id)
-        minute = int(now // 60)
-        quota = db.session.get(FeedbackQuota, partner_id)
+        entries = _entries_by_id(ids)
+        _check_receipts(reports, entries)
+        quota = db.session.get(FeedbackQuota, partner_id)  # again, under the lock: this one counts
         if quota is None:
             quota = FeedbackQuota(partner_id=partner_id, minute=minute, used=0)
             db.session.add(quota)
         elif quota.minute != minute:
             quota.minute, quota.used = minute, 0
         if quota.used + len(reports) > per_minute:
-            raise RateLimited(max(1, math.ceil((minute + 1) * 60 - now)))
+            raise RateLimited(wait)
         quota.used += len(reports)
         previous = {}
         for chunk in _chunks(ids):

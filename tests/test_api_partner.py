@@ -541,3 +541,27 @@ def test_feedback_on_a_withdrawn_entry_is_kept(client, partner):
     withdraw(client, receipt)
     assert feedback(client, partner, (pdq, "removed")).status_code == 200
     assert case_reports(client, receipt) == [{"matched": 1, "removed": 1, "not_removed": 0}]
+
+
+def test_the_rate_limit_holds_for_reports_sent_at_once(app_factory):
+    """Reports racing in parallel (as from several server processes) share one count."""
+    import threading
+
+    app = app_factory(FEEDBACK_PER_MINUTE=5, FEEDBACK_CLOCK=lambda: 1_000_000_040.0)
+    partner = other_partner(app, "racing")
+    client = app.test_client()
+    submit(client, *[media_record(n) for n in range(3)])
+    entries, _ = read_feed(client, partner)
+    statuses = []
+
+    def report(entry):
+        statuses.append(feedback(app.test_client(), partner, (entry, "removed")).status_code)
+
+    threads = [threading.Thread(target=report, args=(e,)) for e in entries[:9]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 5 + [429] * 4
+    with app.app_context():
+        assert len(storage.db.session.scalars(storage.select(storage.Feedback)).all()) == 5
