@@ -42,6 +42,11 @@ def hashes():
     The cursor is the change sequence of the last entry returned (opaque to clients). An
     empty page returns the same cursor: poll with it later.
     """
+    for name, values in request.args.lists():  # a misspelt or repeated parameter is not silently ignored
+        if name not in ("cursor", "limit"):
+            raise ApiError(400, "unknown query parameter %r: only cursor and limit" % name)
+        if len(values) > 1:
+            raise ApiError(400, "%s given %d times" % (name, len(values)))
     cursor = request.args.get("cursor", "")
     if cursor and not _NUMBER.fullmatch(cursor):
         raise ApiError(400, "cursor must be a next_cursor value from an earlier page")
