@@ -82,7 +82,7 @@ SCHEMAS = {
             "items": {"type": "array", "items": {
                 "type": "object", "additionalProperties": False, "required": ["item", "media", "status"],
                 "properties": {
-                    "item": {"type": "integer", "minimum": 1},
+                    "item": {"type": "integer", "minimum": 1, "maximum": 100},
                     "media": {"type": "string", "enum": list(MEDIA_TYPES)},
                     "status": {"type": "string", "enum": ["active"]},
                 },
@@ -186,7 +186,9 @@ SCHEMAS["Match"] = {
     "additionalProperties": False,
 }
 
-_PIN = {"name": "X-Case-PIN", "in": "header", "required": True, "schema": {"type": "string"},
+# 12 digits, spaces and hyphens anywhere; anything else is the 404 of a wrong PIN.
+_PIN = {"name": "X-Case-PIN", "in": "header", "required": True,
+        "schema": {"type": "string", "pattern": "^[ -]*([0-9][ -]*){12}$", "maxLength": 64},
         "description": "The case's PIN (spaces and hyphens ignored). Never put it in the URL."}
 # Every id a case can be found by (a Crockford id as typed, an old id) fits this; anything else is
 # the 404 of an unknown id.
