@@ -56,10 +56,13 @@ def _reject_constant(name):
 def _number(text):
     """A JSON number with a fraction or exponent: an int if its value is whole (1.0, 1e2), as
     JSON Schema's "integer" counts it; else a float. Exact (Decimal); huge exponents stay floats."""
-    value = Decimal(text)
+    number = float(text)
+    if not number.is_integer():  # then neither is the exact value (the common case, kept fast)
+        return number
+    value = Decimal(text)  # 1.0000000000000000001 is a whole float but not a whole number
     if (value == 0 or abs(value.adjusted()) <= 18) and value == value.to_integral_value():
         return int(value)
-    return float(text)
+    return number
 
 
 def json_depth(raw):

@@ -19,6 +19,7 @@ _SYMBOL = "[%s]" % ALPHABET
 _NEW_CASE_ID = "%s{4}-%s{4}-%s{4}-%s{4}" % ((_SYMBOL,) * 4)
 _OLD_CASE_ID = "[A-Za-z0-9_-]{22}"  # secrets.token_urlsafe(16), before Crockford ids
 _CURSOR = "^[0-9]{1,18}$"
+_MAX_ITEMS = 100  # media items per case: create_app's MAX_ITEMS_PER_CASE
 
 
 def _hash_record(signal):
@@ -70,7 +71,7 @@ SCHEMAS = {
     },
     "NewCase": {
         "type": "object", "additionalProperties": False, "required": ["items"],
-        "properties": {"items": {"type": "array", "minItems": 1, "maxItems": 100, "items": _ref("MediaRecord")}},
+        "properties": {"items": {"type": "array", "minItems": 1, "maxItems": _MAX_ITEMS, "items": _ref("MediaRecord")}},
     },
     "CaseReceipt": {
         "type": "object", "additionalProperties": False, "required": ["case_id", "pin", "created", "items"],
@@ -79,10 +80,10 @@ SCHEMAS = {
                         "description": "16 random Crockford base32 symbols (80 bits) in groups of 4."},
             "pin": {"type": "string", "pattern": r"^\d{12}$", "description": "Shown once; only a scrypt verifier is stored."},
             "created": _DATE,
-            "items": {"type": "array", "items": {
+            "items": {"type": "array", "minItems": 1, "maxItems": _MAX_ITEMS, "items": {
                 "type": "object", "additionalProperties": False, "required": ["item", "media", "status"],
                 "properties": {
-                    "item": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "item": {"type": "integer", "minimum": 1, "maximum": _MAX_ITEMS},
                     "media": {"type": "string", "enum": list(MEDIA_TYPES)},
                     "status": {"type": "string", "enum": ["active"]},
                 },
@@ -95,10 +96,10 @@ SCHEMAS = {
             "case_id": {"type": "string", "pattern": "^(%s|%s)$" % (_NEW_CASE_ID, _OLD_CASE_ID),
                         "description": "The id as stored: XXXX-XXXX-XXXX-XXXX, or an older 22-character id."},
             "created": _DATE,
-            "items": {"type": "array", "items": {
+            "items": {"type": "array", "minItems": 1, "maxItems": _MAX_ITEMS, "items": {
                 "type": "object", "additionalProperties": False, "required": ["item", "media", "status", "reports"],
                 "properties": {
-                    "item": {"type": "integer", "minimum": 1},
+                    "item": {"type": "integer", "minimum": 1, "maximum": _MAX_ITEMS},
                     "media": {"type": "string", "enum": list(MEDIA_TYPES)},
                     "status": {"type": "string", "enum": ["active", "withdrawn"]},
                     "reports": {
@@ -136,7 +137,7 @@ SCHEMAS = {
     "FeedPage": {
         "type": "object", "additionalProperties": False, "required": ["entries", "next_cursor"],
         "properties": {
-            "entries": {"type": "array", "items": _ref("FeedEntry")},
+            "entries": {"type": "array", "maxItems": MAX_FEED_PAGE, "items": _ref("FeedEntry")},
             "next_cursor": {"type": "string", "pattern": _CURSOR},
         },
     },
@@ -151,7 +152,7 @@ SCHEMAS = {
         "type": "object", "additionalProperties": False, "required": ["max_distance", "results"],
         "properties": {
             "max_distance": {"type": "integer", "minimum": 0},
-            "results": {"type": "array", "items": {
+            "results": {"type": "array", "minItems": 1, "maxItems": MAX_QUERIES, "items": {
                 "type": "object", "additionalProperties": False, "required": ["matches"],
                 "properties": {"matches": {"type": "array", "items": _ref("Match")}},
             }},
@@ -174,7 +175,7 @@ SCHEMAS = {
     },
     "FeedbackRecorded": {
         "type": "object", "additionalProperties": False, "required": ["recorded"],
-        "properties": {"recorded": {"type": "integer", "minimum": 1}},
+        "properties": {"recorded": {"type": "integer", "minimum": 1, "maximum": MAX_FEEDBACK}},
     },
 }
 # A match is a feed entry plus its distance (FeedEntry forbids extra fields, so its fields are shared).
