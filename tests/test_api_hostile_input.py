@@ -151,3 +151,12 @@ def test_fractions_and_huge_numbers_are_not_integers(client, partner, body):
     query = json.dumps(media_record(1)["hashes"][0])
     response = client.post("/api/v1/partner/match", headers=partner, data=body % query, content_type="application/json")
     assert response.status_code == 400 and response.get_json()["error"] == "bad_request"
+
+
+@pytest.mark.parametrize("query, word", [("cursor=0&limt=5", "'limt'"), ("limit=1&limit=2", "limit given 2 times"),
+                                         ("cursor=&cursor=3", "cursor given 2 times"), ("%00=1", "'\\x00'")])
+def test_the_feed_refuses_unknown_and_repeated_parameters(client, partner, query, word):
+    """A misspelt parameter would otherwise be ignored silently (limt=5 giving 1,000 entries)."""
+    submit(client, media_record(1))
+    response = client.get("/api/v1/partner/hashes?" + query, headers=partner)
+    assert response.status_code == 400 and word in response.get_json()["detail"], response.get_json()
