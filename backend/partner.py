@@ -66,6 +66,11 @@ def hashes():
     withdrawal is sent as a tombstone, without the hash. An empty page returns the cursor:
     poll with it later.
     """
+    for name, values in request.args.lists():  # a misspelt or repeated parameter is not silently ignored
+        if name not in ("cursor", "limit"):
+            raise ApiError(400, "unknown query parameter %r: only cursor and limit" % name)
+        if len(values) > 1:
+            raise ApiError(400, "%s given %d times" % (name, len(values)))
     cursor = request.args.get("cursor", "")
     limit = request.args.get("limit", "1000")
     if not (_NUMBER.fullmatch(limit) and 1 <= int(limit) <= MAX_FEED_PAGE):
