@@ -1,0 +1,236 @@
+"""One match index for every server process: a file they all map, plus each one's recent changes.
+
+A FeedMatcher per process holds the whole RuleIndex in its own memory (at a million photos,
+~64 million hashes: several GB each). A SharedFeedMatcher keeps the index's built arrays (per
+enrolled type: keys, hashes, the multi-index offsets and postings; takeback/index.py) in one
+file in a directory, stamped with the feed sequence it covers. Every process maps that file
+read-only, so the operating system keeps one copy in its page cache for all of them; each
+process applies the feed changes after the stamp in a small in-memory delta (DeltaIndex: keys
+added or withdrawn since, the added ones in a PdqIndex of their own) and answers from both,
+exactly as one index with every change applied would.
+
+- The first process that needs the file and finds none (or an unreadable one) builds it from
+  the source's snapshot, under an exclusive lock on a lock file next to it, writes it to a
+  temporary name, syncs it and renames it into place: concurrent starts produce one file, and
+  a reader never sees a partial one. The others wait for the lock, then map what it wrote.
+- The file starts with a header: a magic string, its length, a SHA-256 of the header and,
+  in the header, the file's size and every array's offset, type and shape. A file whose
+  header does not check out or whose size differs (truncated, half copied) is rebuilt.
+- When a process holds more than `rebuild_after` changed hashes, it rebuilds the file from a
+  fresh snapshot if no other process is doing so (a non-blocking lock); every process sees
+  the new file (another inode) at its next sync, maps it and starts a new delta from its stamp.
+- The file's name carries a fingerprint of the format and of the rules' distances: processes
+  with other rules (a deploy under way) use a file of their own.
+
+One directory serves one feed (one database): a directory copied to another database would
+answer from the wrong entries' hashes (still confirmed against the source, so never a wrong
+match, but missing the new database's). Local file systems only (flock).
+"""
+import fcntl
+import hashlib
+import json
+import mmap
+import os
+import struct
+from typing import Any
+
+import numpy as np
+
+from .index import NARROW, NARROW_R2, WIDE, WIDE_R3, DeltaIndex, Layout, PdqIndex, RuleIndex
+from .matching import FeedMatcher, FeedSource
+
+FORMAT = 1
+MAGIC = b"TKBINDEX"
+_PREFIX = struct.Struct("<8sQ32s")  # magic, header length, SHA-256 of the header
+_ALIGN = 4096  # arrays start on page boundaries
+REBUILD_AFTER = 1_000_000  # hashes changed since the file was built, per process, before a rebuild
+_ARRAYS = ("keys", "words", "offsets", "postings")
+
+
+def _layout(widths: list[int], radius: int) -> Layout:
+    for layout in (NARROW, WIDE, NARROW_R2, WIDE_R3):  # the module's own: their probe tables are cached
+        if list(layout.widths) == widths and layout.radius == radius:
+            return layout
+    return Layout("from the shared index: %d chunks, radius %d" % (len(widths), radius), widths, radius)
+
+
+def write_index(path: str, seq: int, index: RuleIndex) -> None:
+    """Write the built PdqIndexes of `index` to `path` atomically (a temporary file, synced, renamed)."""
+    header: dict[str, Any] = {"format": FORMAT, "seq": seq, "indexes": {}}
+    parts = []
+    offset = 0
+    for type_, pdq in index.indexes.items():
+        assert isinstance(pdq, PdqIndex)
+        entry: dict[str, Any] = {"max_distance": pdq.max_distance, "widths": list(pdq.layout.widths),
+                                 "radius": pdq.layout.radius, "arrays": {}}
+        for name, array in pdq.arrays().items():
+            array = np.ascontiguousarray(array)
+            entry["arrays"][name] = [offset, array.dtype.str, list(array.shape)]
+            parts.append((offset, array))
+            offset += -(-array.nbytes // _ALIGN) * _ALIGN
+        header["indexes"][type_] = entry
+    # Array offsets count from the end of the prefix and header, rounded up to a page.
+    for _ in range(2):  # the start depends on the header's length, which holds the size
+        text = json.dumps(header, sort_keys=True).encode()
+        start = -(-(_PREFIX.size + len(text)) // _ALIGN) * _ALIGN
+        header["start"], header["size"] = start, start + offset
+    text = json.dumps(header, sort_keys=True).encode()
+    assert _PREFIX.size + len(text) <= header["start"]
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        with open(temporary, "wb") as f:
+            f.write(_PREFIX.pack(MAGIC, len(text), hashlib.sha256(text).digest()) + text)
+            for at, array in parts:
+                f.seek(header["start"] + at)
+                if array.size:  # (memoryview cannot cast an empty one)
+                    f.write(array.data.cast("B"))
+            f.truncate(header["size"])
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    directory = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a crash
+    finally:
+        os.close(directory)
+
+
+class SharedFile:
+    """A checked index file, mapped read-only: .seq, .ident (device, inode), .indexes {type: PdqIndex}."""
+
+    def __init__(self, seq: int, ident: tuple[int, int], indexes: dict[str, PdqIndex]):
+        self.seq, self.ident, self.indexes = seq, ident, indexes
+
+
+def read_index(path: str, fixed: Layout | None = None) -> SharedFile | None:
+    """The index file at `path`, or None if it is missing, of another format, or damaged."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return None
+    with f:
+        status = os.fstat(f.fileno())
+        prefix = f.read(_PREFIX.size)
+        if len(prefix) != _PREFIX.size:
+            return None
+        magic, length, digest = _PREFIX.unpack(prefix)
+        if magic != MAGIC or length > status.st_size:
+            return None
+        text = f.read(length)
+        if len(text) != length or hashlib.sha256(text).digest() != digest:
+            return None
+        header = json.loads(text)
+        if header.get("format") != FORMAT or header["size"] != status.st_size:
+            return None
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if status.st_size else None
+    indexes = {}
+    for type_, entry in header["indexes"].items():
+        arrays = {}
+        for name in _ARRAYS:
+            at, dtype, shape = entry["arrays"][name]
+            count = int(np.prod(shape))
+            arrays[name] = np.frombuffer(mapped, dtype=np.dtype(dtype), count=count,  # type: ignore[arg-type]
+                                         offset=header["start"] + at).reshape(shape)
+        layout = _layout(entry["widths"], entry["radius"])
+        indexes[type_] = PdqIndex.from_arrays(layout, entry["max_distance"], fixed=fixed is not None, **arrays)
+    return SharedFile(header["seq"], (status.st_dev, status.st_ino), indexes)
+
+
+class _Locked:
+    """An exclusive flock on `path` (made if missing); blocking or not (then .held says)."""
+
+    def __init__(self, path: str, blocking: bool = True):
+        self.path, self.blocking, self.held = path, blocking, False
+
+    def __enter__(self) -> "_Locked":
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if self.blocking else fcntl.LOCK_NB))
+            self.held = True
+        except BlockingIOError:
+            pass
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        os.close(self.fd)  # releases the lock
+
+
+class SharedFeedMatcher(FeedMatcher):
+    """A FeedMatcher whose index is built once into `directory` and mapped by every process
+    that uses the same directory, each adding the feed's later changes in memory (module doc).
+
+    .builds counts the files this matcher wrote (the tests check that a second process does not)."""
+
+    def __init__(self, source: FeedSource, directory: str, rules: Any = None,
+                 rebuild_after: int = REBUILD_AFTER):
+        super().__init__(source, rules)
+        distances = json.dumps(sorted(self.index.distances.items())).encode()
+        fingerprint = hashlib.sha256(b"%d " % FORMAT + distances).hexdigest()[:16]
+        os.makedirs(directory, exist_ok=True)
+        self.path = os.path.join(directory, "feed-index-%s.bin" % fingerprint)
+        self.rebuild_after = rebuild_after
+        self.file: SharedFile | None = None
+        self.builds = 0
+
+    def sync(self) -> int:
+        with self._lock:
+            if self.file is None or self._replaced():
+                self._use(self._open_or_build())
+            changed = self._catch_up()
+            if self.changes > self.rebuild_after:
+                with _Locked(self.path + ".lock", blocking=False) as lock:
+                    if lock.held:  # else another process is rebuilding: keep the delta till then
+                        if not self._replaced():  # nobody rebuilt it since we mapped it
+                            self._build()
+                        self._use(self._read())
+                        changed += self._catch_up()
+            return changed
+
+    @property
+    def changes(self) -> int:
+        """Hashes this process holds in memory on top of the file (added or withdrawn since)."""
+        return sum(i.changes for i in self.index.indexes.values() if isinstance(i, DeltaIndex))
+
+    def _replaced(self) -> bool:
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        return self.file is None or (status.st_dev, status.st_ino) != self.file.ident
+
+    def _open_or_build(self) -> SharedFile:
+        shared = read_index(self.path, self.index.layout)
+        if shared is None:
+            with _Locked(self.path + ".lock"):
+                shared = read_index(self.path, self.index.layout)  # another process may have built it meanwhile
+                if shared is None:
+                    self._build()
+                    shared = self._read()
+        return shared
+
+    def _read(self) -> SharedFile:
+        shared = read_index(self.path, self.index.layout)
+        if shared is None:
+            raise RuntimeError("the shared index %s could not be read back after writing it" % self.path)
+        return shared
+
+    def _build(self) -> None:
+        """Write a new file from the source's snapshot (under the lock)."""
+        index = RuleIndex(self.index.rules, self.index.layout)
+        seq, snapshot = self.source.snapshot(index.types)
+        for type_, (ids, words) in snapshot.items():
+            index.build(type_, ids, words)
+        write_index(self.path, seq, index)
+        self.builds += 1
+
+    def _use(self, shared: SharedFile) -> None:
+        """Answer from `shared` plus a new, empty delta: the feed's changes after its stamp come next."""
+        if set(shared.indexes) != set(self.index.types):
+            raise RuntimeError("the shared index %s holds other types than the rules'" % self.path)
+        for type_, base in shared.indexes.items():
+            self.index.indexes[type_] = DeltaIndex(base)
+        self.file = shared
+        self.seq = shared.seq
