@@ -32,17 +32,20 @@ import json
 import mmap
 import os
 import struct
+import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
-from .index import NARROW, NARROW_R2, WIDE, WIDE_R3, DeltaIndex, Layout, PdqIndex, RuleIndex
+from .index import NARROW, NARROW_R2, WIDE, WIDE_R3, DeltaIndex, Layout, PdqIndex
 from .matching import FeedMatcher, FeedSource
 
 FORMAT = 1
 MAGIC = b"TKBINDEX"
 _PREFIX = struct.Struct("<8sQ32s")  # magic, header length, SHA-256 of the header
 _ALIGN = 4096  # arrays start on page boundaries
+HEADER_SPACE = 64 * 1024  # bytes before the first array: the prefix and the header (~2 KB) fit
 REBUILD_AFTER = 1_000_000  # hashes changed since the file was built, per process, before a rebuild
 _ARRAYS = ("keys", "words", "offsets", "postings")
 
@@ -54,37 +57,32 @@ def _layout(widths: list[int], radius: int) -> Layout:
     return Layout("from the shared index: %d chunks, radius %d" % (len(widths), radius), widths, radius)
 
 
-def write_index(path: str, seq: int, index: RuleIndex) -> None:
-    """Write the built PdqIndexes of `index` to `path` atomically (a temporary file, synced, renamed)."""
-    header: dict[str, Any] = {"format": FORMAT, "seq": seq, "indexes": {}}
-    parts = []
-    offset = 0
-    for type_, pdq in index.indexes.items():
-        assert isinstance(pdq, PdqIndex)
-        entry: dict[str, Any] = {"max_distance": pdq.max_distance, "widths": list(pdq.layout.widths),
-                                 "radius": pdq.layout.radius, "arrays": {}}
-        for name, array in pdq.arrays().items():
-            array = np.ascontiguousarray(array)
-            entry["arrays"][name] = [offset, array.dtype.str, list(array.shape)]
-            parts.append((offset, array))
-            offset += -(-array.nbytes // _ALIGN) * _ALIGN
-        header["indexes"][type_] = entry
-    # Array offsets count from the end of the prefix and header, rounded up to a page.
-    for _ in range(2):  # the start depends on the header's length, which holds the size
-        text = json.dumps(header, sort_keys=True).encode()
-        start = -(-(_PREFIX.size + len(text)) // _ALIGN) * _ALIGN
-        header["start"], header["size"] = start, start + offset
-    text = json.dumps(header, sort_keys=True).encode()
-    assert _PREFIX.size + len(text) <= header["start"]
-    temporary = "%s.%d.tmp" % (path, os.getpid())
+def write_index(path: str, seq: int, indexes: Iterable[tuple[str, PdqIndex]]) -> None:
+    """Write built PdqIndexes ((enrolled type, index) pairs, taken one at a time so a caller may
+    build each just before) to `path` atomically: a temporary file, synced, renamed."""
+    header: dict[str, Any] = {"format": FORMAT, "seq": seq, "start": HEADER_SPACE, "indexes": {}}
+    temporary = "%s.%d.%d.tmp" % (path, os.getpid(), threading.get_ident())
     try:
         with open(temporary, "wb") as f:
-            f.write(_PREFIX.pack(MAGIC, len(text), hashlib.sha256(text).digest()) + text)
-            for at, array in parts:
-                f.seek(header["start"] + at)
-                if array.size:  # (memoryview cannot cast an empty one)
-                    f.write(array.data.cast("B"))
+            offset = 0  # from header["start"]
+            for type_, pdq in indexes:
+                entry: dict[str, Any] = {"max_distance": pdq.max_distance, "widths": list(pdq.layout.widths),
+                                         "radius": pdq.layout.radius, "arrays": {}}
+                for name, array in pdq.arrays().items():
+                    array = np.ascontiguousarray(array)
+                    entry["arrays"][name] = [offset, array.dtype.str, list(array.shape)]
+                    f.seek(HEADER_SPACE + offset)
+                    if array.size:  # (memoryview cannot cast an empty one)
+                        f.write(array.data.cast("B"))
+                    offset += -(-array.nbytes // _ALIGN) * _ALIGN
+                header["indexes"][type_] = entry
+            header["size"] = HEADER_SPACE + offset
+            text = json.dumps(header, sort_keys=True).encode()
+            if _PREFIX.size + len(text) > HEADER_SPACE:
+                raise ValueError("the shared index's header outgrew its %d bytes" % HEADER_SPACE)
             f.truncate(header["size"])
+            f.seek(0)
+            f.write(_PREFIX.pack(MAGIC, len(text), hashlib.sha256(text).digest()) + text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
@@ -177,29 +175,35 @@ class SharedFeedMatcher(FeedMatcher):
 
     def sync(self) -> int:
         with self._lock:
-            if self.file is None or self._replaced():
+            if self.file is None or self._replaced(self.file):
                 self._use(self._open_or_build())
             changed = self._catch_up()
-            if self.changes > self.rebuild_after:
-                with _Locked(self.path + ".lock", blocking=False) as lock:
-                    if lock.held:  # else another process is rebuilding: keep the delta till then
-                        if not self._replaced():  # nobody rebuilt it since we mapped it
-                            self._build()
-                        self._use(self._read())
-                        changed += self._catch_up()
-            return changed
+            mapped = self.file
+            if self.changes <= self.rebuild_after:
+                return changed
+        # Rebuild with the delta's changes in, unless another process or thread is at it. This
+        # thread waits for it; the others go on answering from the file they have and their deltas.
+        with _Locked(self.path + ".lock", blocking=False) as lock:
+            if lock.held and not self._replaced(mapped):
+                self._build()
+        with self._lock:
+            if self._replaced(self.file):
+                self._use(self._open_or_build())
+                changed += self._catch_up()
+        return changed
 
     @property
     def changes(self) -> int:
         """Hashes this process holds in memory on top of the file (added or withdrawn since)."""
         return sum(i.changes for i in self.index.indexes.values() if isinstance(i, DeltaIndex))
 
-    def _replaced(self) -> bool:
+    def _replaced(self, mapped: SharedFile | None) -> bool:
+        """Whether the file at self.path is gone or another than `mapped` (rebuilt since)."""
         try:
             status = os.stat(self.path)
         except FileNotFoundError:
             return True
-        return self.file is None or (status.st_dev, status.st_ino) != self.file.ident
+        return mapped is None or (status.st_dev, status.st_ino) != mapped.ident
 
     def _open_or_build(self) -> SharedFile:
         shared = read_index(self.path, self.index.layout)
@@ -208,22 +212,25 @@ class SharedFeedMatcher(FeedMatcher):
                 shared = read_index(self.path, self.index.layout)  # another process may have built it meanwhile
                 if shared is None:
                     self._build()
-                    shared = self._read()
-        return shared
-
-    def _read(self) -> SharedFile:
-        shared = read_index(self.path, self.index.layout)
+                    shared = read_index(self.path, self.index.layout)
         if shared is None:
             raise RuntimeError("the shared index %s could not be read back after writing it" % self.path)
         return shared
 
     def _build(self) -> None:
-        """Write a new file from the source's snapshot (under the lock)."""
-        index = RuleIndex(self.index.rules, self.index.layout)
-        seq, snapshot = self.source.snapshot(index.types)
-        for type_, (ids, words) in snapshot.items():
-            index.build(type_, ids, words)
-        write_index(self.path, seq, index)
+        """Write a new file from the source's snapshot, one enrolled type's index at a time."""
+        rules = self.index
+        seq, snapshot = self.source.snapshot(rules.types)
+
+        def built() -> Iterator[tuple[str, PdqIndex]]:
+            for type_ in rules.types:
+                if type_ in snapshot:
+                    ids, words = snapshot.pop(type_)  # freed once written
+                    yield type_, PdqIndex.from_words(ids, words, rules.layout, rules.distances[type_])
+                else:
+                    yield type_, PdqIndex(rules.layout, rules.distances[type_])
+
+        write_index(self.path, seq, built())
         self.builds += 1
 
     def _use(self, shared: SharedFile) -> None:
