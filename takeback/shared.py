@@ -66,6 +66,8 @@ def write_index(path: str, seq: int, indexes: Iterable[tuple[str, PdqIndex]]) ->
         with open(temporary, "wb") as f:
             offset = 0  # from header["start"]
             for type_, pdq in indexes:
+                if not len(pdq):  # an empty type stays out: readers make an empty index of their own
+                    continue
                 entry: dict[str, Any] = {"max_distance": pdq.max_distance, "widths": list(pdq.layout.widths),
                                          "radius": pdq.layout.radius, "arrays": {}}
                 for name, array in pdq.arrays().items():
@@ -235,9 +237,10 @@ class SharedFeedMatcher(FeedMatcher):
 
     def _use(self, shared: SharedFile) -> None:
         """Answer from `shared` plus a new, empty delta: the feed's changes after its stamp come next."""
-        if set(shared.indexes) != set(self.index.types):
+        if not set(shared.indexes) <= set(self.index.types):
             raise RuntimeError("the shared index %s holds other types than the rules'" % self.path)
-        for type_, base in shared.indexes.items():
+        for type_ in self.index.types:
+            base = shared.indexes.get(type_) or PdqIndex(self.index.layout, self.index.distances[type_])
             self.index.indexes[type_] = DeltaIndex(base)
         self.file = shared
         self.seq = shared.seq
