@@ -70,13 +70,13 @@ def _feed(photos, records):
 
 
 def _memory():
-    """(RSS, PSS) in MB, from /proc/self/smaps_rollup."""
+    """(RSS, PSS) in MB (10**6 bytes), from /proc/self/smaps_rollup."""
     fields = {}
     with open("/proc/self/smaps_rollup") as f:
         for line in f:
             parts = line.split()
             if len(parts) == 3 and parts[2] == "kB":
-                fields[parts[0].rstrip(":")] = int(parts[1]) / 1024
+                fields[parts[0].rstrip(":")] = int(parts[1]) * 1024 / 1e6
     return fields["Rss"], fields["Pss"]
 
 
