@@ -81,7 +81,8 @@ def create_app(test_config=None):
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     app.extensions["takeback_pin_checks"] = pins.Slots(app.config["PIN_CHECKS"])
-    app.extensions["takeback_feed_matcher"] = matching.feed_matcher(index_dir=app.config["TAKEBACK_INDEX_DIR"])
+    app.extensions["takeback_feed_matcher"] = matching.feed_matcher(index_dir=app.config["TAKEBACK_INDEX_DIR"],
+                                                                  database_url=app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["BEHIND_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

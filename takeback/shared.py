@@ -19,12 +19,14 @@ exactly as one index with every change applied would.
 - When a process holds more than `rebuild_after` changed hashes, it rebuilds the file from a
   fresh snapshot if no other process is doing so (a non-blocking lock); every process sees
   the new file (another inode) at its next sync, maps it and starts a new delta from its stamp.
-- The file's name carries a fingerprint of the format and of the rules' distances: processes
-  with other rules (a deploy under way) use a file of their own.
+- The file's name carries a fingerprint of the format, the rules' distances and the feed (the
+  server: its database URL, the password masked): processes with other rules (a deploy under
+  way) or on another database use a file of their own.
 
-One directory serves one feed (one database): a directory copied to another database would
-answer from the wrong entries' hashes (still confirmed against the source, so never a wrong
-match, but missing the new database's). Local file systems only (flock).
+A file is only ever replaced whole (renamed over): one changed in place under processes that
+map it can crash them (SIGBUS). A database restored under the same URL needs its index files
+deleted (they would answer from the old entries' hashes: still confirmed against the database,
+so never a wrong match, but missing entries). Local file systems only (flock).
 """
 import fcntl
 import hashlib
@@ -165,10 +167,11 @@ class SharedFeedMatcher(FeedMatcher):
     .builds counts the files this matcher wrote (the tests check that a second process does not)."""
 
     def __init__(self, source: FeedSource, directory: str, rules: Any = None,
-                 rebuild_after: int = REBUILD_AFTER):
+                 rebuild_after: int = REBUILD_AFTER, feed: str = ""):
         super().__init__(source, rules)
-        distances = json.dumps(sorted(self.index.distances.items())).encode()
-        fingerprint = hashlib.sha256(b"%d " % FORMAT + distances).hexdigest()[:16]
+        # Other rules (a deploy under way) or another feed (`feed`: which database) use another file.
+        key = json.dumps([FORMAT, sorted(self.index.distances.items()), feed]).encode()
+        fingerprint = hashlib.sha256(key).hexdigest()[:16]
         os.makedirs(directory, exist_ok=True)
         self.path = os.path.join(directory, "feed-index-%s.bin" % fingerprint)
         self.rebuild_after = rebuild_after

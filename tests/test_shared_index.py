@@ -205,3 +205,15 @@ def test_no_index_dir_keeps_a_private_index(app_factory, setting):
 
     config = {} if setting is None else {"TAKEBACK_INDEX_DIR": setting}
     assert not isinstance(app_factory(**config).extensions["takeback_feed_matcher"], Shared)
+
+
+def test_another_database_or_other_rules_use_another_file(tmp_path):
+    from backend.matching import feed_matcher
+
+    def path(url, rules=None):
+        return feed_matcher(rules, str(tmp_path), url).path
+
+    one = path("postgresql+psycopg://takeback:secret@127.0.0.1/takeback")
+    assert one == path("postgresql+psycopg://takeback:other@127.0.0.1/takeback")  # the password is not the database
+    assert one != path("postgresql+psycopg://takeback:secret@127.0.0.1/takeback_restored")
+    assert one != path("postgresql+psycopg://takeback:secret@127.0.0.1/takeback", {("pdq", "pdq"): 30})
