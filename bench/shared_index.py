@@ -112,25 +112,40 @@ def _worker(number, photos, records, directory, start, measured, results):
     measured.wait()
 
 
-def run(photos, records, workers, shared):
-    context = multiprocessing.get_context("spawn")
-    start, measured, results = context.Barrier(workers), context.Barrier(workers), context.Queue()
-    with tempfile.TemporaryDirectory(prefix="takeback-index-", dir=os.environ.get("BENCH_INDEX_DIR")) as directory:
-        processes = [context.Process(target=_worker, args=(n, photos, records, directory if shared else None,
-                                                          start, measured, results)) for n in range(workers)]
-        for p in processes:
-            p.start()
-        rows = sorted(results.get() for _ in processes)
-        for p in processes:
-            p.join()
-        size = sum(os.path.getsize(os.path.join(directory, f)) for f in os.listdir(directory)) if shared else 0
+def _start(context, count, photos, records, directory):
+    """Run `count` workers at once: their rows (number, ready, median ms, RSS, PSS, builds, hashes)."""
+    start, measured, results = context.Barrier(count), context.Barrier(count), context.Queue()
+    processes = [context.Process(target=_worker, args=(n, photos, records, directory, start, measured, results))
+                 for n in range(count)]
+    for p in processes:
+        p.start()
+    rows = sorted(results.get() for _ in processes)
+    for p in processes:
+        p.join()
+    return rows
+
+
+def _print(label, workers, rows, file_size=None):
     ready = [r[1] for r in rows]
     print("| %s | %d | %s | %.1f s (%s) | %.2f ms | %s MB | %s MB | %s MB | %s |" % (
-        "shared file" if shared else "each its own", workers, f"{rows[0][6]:,}", max(ready),
-        ", ".join("%.1f" % r for r in ready), statistics.median(r[2] for r in rows),
-        f"{statistics.mean(r[3] for r in rows):,.0f}", f"{statistics.mean(r[4] for r in rows):,.0f}",
-        f"{sum(r[4] for r in rows):,.0f}", f"{size / 1e6:,.0f} MB, {sum(r[5] for r in rows)} built" if shared
-        else "%d built" % sum(r[5] for r in rows)), flush=True)
+        label, workers, f"{rows[0][6]:,}", max(ready), ", ".join("%.1f" % r for r in ready),
+        statistics.median(r[2] for r in rows), f"{statistics.mean(r[3] for r in rows):,.0f}",
+        f"{statistics.mean(r[4] for r in rows):,.0f}", f"{sum(r[4] for r in rows):,.0f}",
+        "%d built" % sum(r[5] for r in rows) if file_size is None
+        else f"{file_size / 1e6:,.0f} MB, {sum(r[5] for r in rows)} built"), flush=True)
+
+
+def run(photos, records, workers, shared):
+    context = multiprocessing.get_context("spawn")
+    if not shared:
+        _print("each its own", workers, _start(context, workers, photos, records, None))
+        return
+    with tempfile.TemporaryDirectory(prefix="takeback-index-", dir=os.environ.get("BENCH_INDEX_DIR")) as directory:
+        rows = _start(context, workers, photos, records, directory)
+        size = sum(os.path.getsize(os.path.join(directory, f)) for f in os.listdir(directory))
+        _print("shared file", workers, rows, size)
+        if workers == 1:  # and one started once the file is there: it maps it, and reads the late photos
+            _print("shared file, a worker started after", 1, _start(context, 1, photos, records, directory), size)
 
 
 def main():
