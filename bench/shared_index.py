@@ -8,9 +8,10 @@ index alone) or `--records photo` (the 64 perceptual hashes of an enrolled photo
 bench/compare.py makes them: 13 windows, 42 pair-blocks, 3 rotations/flips, 2 blocks, 4 PDQ),
 plus 1,000 photos enrolled after the snapshot (the delta). Each builds or maps its index,
 touches every page of it (so resident memory is the whole index, not just what queries
-touched), answers 300 query photos one per call (a PDQ, 4 windows, 4 blocks each: the index
-search only; reading the entries from the database is the same either way), and, with every
-worker still alive, reads its RSS and PSS from /proc/self/smaps_rollup. PSS splits each
+touched), and once every worker is ready answers 300 query photos one per call (a PDQ, 4
+windows, 4 blocks each: the index search only; reading the entries from the database is the
+same either way; one worker at a time, so the figure is latency, not contention for the cores)
+and, with every worker still alive, reads its RSS and PSS from /proc/self/smaps_rollup. PSS splits each
 shared page between the processes that map it, so the workers' PSS add up to what they take
 together.
 
@@ -80,7 +81,7 @@ def _memory():
     return fields["Rss"], fields["Pss"]
 
 
-def _worker(number, photos, records, directory, start, measured, results):
+def _worker(number, photos, records, directory, start, measured, turn, results):
     from hashing import HashRecord
     from takeback.index import DeltaIndex
     from takeback.matching import FeedMatcher
@@ -100,11 +101,13 @@ def _worker(number, photos, records, directory, start, measured, results):
         base = index.base if isinstance(index, DeltaIndex) else index
         for array in (base._keys, base._words, base._offsets, base._postings):
             int(array.reshape(-1).view(np.uint8)[::4096].sum())
+    measured.wait()
     latencies = []
-    for query in queries:
-        began = time.perf_counter()
-        matcher.index.search(query)
-        latencies.append(time.perf_counter() - began)
+    with turn:  # one worker's queries at a time: latency, not the workers' contention for the cores
+        for query in queries:
+            began = time.perf_counter()
+            matcher.index.search(query)
+            latencies.append(time.perf_counter() - began)
     measured.wait()  # every worker is built and alive: PSS shares out the pages they all map
     rss, pss = _memory()
     results.put((number, ready, statistics.median(latencies) * 1000, rss, pss, getattr(matcher, "builds", 1),
@@ -114,8 +117,8 @@ def _worker(number, photos, records, directory, start, measured, results):
 
 def _start(context, count, photos, records, directory):
     """Run `count` workers at once: their rows (number, ready, median ms, RSS, PSS, builds, hashes)."""
-    start, measured, results = context.Barrier(count), context.Barrier(count), context.Queue()
-    processes = [context.Process(target=_worker, args=(n, photos, records, directory, start, measured, results))
+    start, measured, turn, results = context.Barrier(count), context.Barrier(count), context.Lock(), context.Queue()
+    processes = [context.Process(target=_worker, args=(n, photos, records, directory, start, measured, turn, results))
                  for n in range(count)]
     for p in processes:
         p.start()
