@@ -33,7 +33,9 @@ Used by the server (kept in sync with the feed) and by platforms on their own ma
 through RuleIndex: one PdqIndex per enrolled perceptual type of hashing.match.RULES, made for
 the largest distance of that type's rules. Additions after the last build sit in a small
 unindexed tail that is scanned directly; removals are tombstones; when either grows the
-structure is rebuilt.
+structure is rebuilt. A server whose processes share one built index (takeback/shared.py)
+maps its arrays read-only (PdqIndex.from_arrays) and keeps each process's later changes in
+a DeltaIndex on top.
 """
 import itertools
 import math

@@ -140,6 +140,39 @@ def test_processes_starting_at_once_build_one_file(tmp_path):
                                                                   os.path.basename(matchers[0].path) + ".lock"])
 
 
+def _process(directory, start, results):
+    """One worker process of test_worker_processes_starting_at_once_build_one_file."""
+    rng = random.Random(8)
+    feed = ChangingFeed()
+    random_changes(feed, rng, 300, iter(range(1, 10**9)))
+    matcher = SharedFeedMatcher(feed, directory)
+    start.wait()
+    matcher.sync()
+    results.put((matcher.builds, matcher.file.ident, answers(matcher, queries(feed, rng))))
+
+
+def test_worker_processes_starting_at_once_build_one_file(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(3), context.Queue()
+    processes = [context.Process(target=_process, args=(str(tmp_path), start, results)) for _ in range(3)]
+    for p in processes:
+        p.start()
+    found = [results.get(timeout=60) for _ in processes]
+    for p in processes:
+        p.join(timeout=60)
+    assert sorted(builds for builds, _, _ in found) == [0, 0, 1]
+    assert len({ident for _, ident, _ in found}) == 1
+    rng = random.Random(8)
+    feed = ChangingFeed()
+    random_changes(feed, rng, 300, iter(range(1, 10**9)))
+    expected = answers(FeedMatcher(feed), queries(feed, rng))
+    assert all(result == expected for _, _, result in found)
+    assert len([p for p in tmp_path.iterdir() if p.name.endswith(".bin")]) == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_an_empty_feed_makes_a_file_too(tmp_path):
     feed = ChangingFeed()
     matcher = SharedFeedMatcher(feed, str(tmp_path))
