@@ -29,6 +29,7 @@ deleted (they would answer from the old entries' hashes: still confirmed against
 so never a wrong match, but missing entries). Local file systems only (flock).
 """
 import fcntl
+import glob
 import hashlib
 import json
 import mmap
@@ -124,20 +125,23 @@ def read_index(path: str, fixed: Layout | None = None) -> SharedFile | None:
         text = f.read(length)
         if len(text) != length or hashlib.sha256(text).digest() != digest:
             return None
-        header = json.loads(text)
-        if header.get("format") != FORMAT or header["size"] != status.st_size:
+        try:
+            header = json.loads(text)
+            if header.get("format") != FORMAT or header["size"] != status.st_size:
+                return None
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            indexes = {}
+            for type_, entry in header["indexes"].items():
+                arrays = {}
+                for name in _ARRAYS:
+                    at, dtype, shape = entry["arrays"][name]
+                    arrays[name] = np.frombuffer(mapped, dtype=np.dtype(dtype), count=int(np.prod(shape)),
+                                                 offset=header["start"] + at).reshape(shape)
+                layout = _layout(entry["widths"], entry["radius"])
+                indexes[type_] = PdqIndex.from_arrays(layout, entry["max_distance"], fixed=fixed is not None,
+                                                      **arrays)
+        except (ValueError, KeyError, TypeError):  # a header that checks out but does not fit the file
             return None
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if status.st_size else None
-    indexes = {}
-    for type_, entry in header["indexes"].items():
-        arrays = {}
-        for name in _ARRAYS:
-            at, dtype, shape = entry["arrays"][name]
-            count = int(np.prod(shape))
-            arrays[name] = np.frombuffer(mapped, dtype=np.dtype(dtype), count=count,  # type: ignore[arg-type]
-                                         offset=header["start"] + at).reshape(shape)
-        layout = _layout(entry["widths"], entry["radius"])
-        indexes[type_] = PdqIndex.from_arrays(layout, entry["max_distance"], fixed=fixed is not None, **arrays)
     return SharedFile(header["seq"], (status.st_dev, status.st_ino), indexes)
 
 
@@ -223,7 +227,7 @@ class SharedFeedMatcher(FeedMatcher):
         return shared
 
     def _build(self) -> None:
-        """Write a new file from the source's snapshot, one enrolled type's index at a time."""
+        """Write a new file from the source's snapshot, one enrolled type's index at a time (under the lock)."""
         rules = self.index
         seq, snapshot = self.source.snapshot(rules.types)
 
@@ -235,6 +239,8 @@ class SharedFeedMatcher(FeedMatcher):
                 else:
                     yield type_, PdqIndex(rules.layout, rules.distances[type_])
 
+        for left in glob.glob(glob.escape(self.path) + ".*.tmp"):  # of a process that died writing (we hold the lock)
+            os.unlink(left)
         write_index(self.path, seq, built())
         self.builds += 1
 
