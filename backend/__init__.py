@@ -3,7 +3,8 @@
 Configuration comes from the environment: DATABASE_URL selects PostgreSQL (default: an
 SQLite file under instance/), PDQ_MATCH_DISTANCE the default match distance,
 TAKEBACK_BEHIND_PROXY=1 trusts X-Forwarded-Proto (for HSTS) and nothing else from the proxy
-(never the client's address). Its one secret, TAKEBACK_METRICS_TOKEN, opens /metrics (backend/ops.py).
+(never the client's address), TAKEBACK_INDEX_DIR a directory for the match index the
+processes share (takeback/shared.py). Its one secret, TAKEBACK_METRICS_TOKEN, opens /metrics (backend/ops.py).
 Production serves with gunicorn (deploy/gunicorn.conf.py, docs/OPERATE.md).
 """
 import os
@@ -69,6 +70,9 @@ def create_app(test_config=None):
         FEEDBACK_CLOCK=time.time,
         BEHIND_PROXY=os.environ.get("TAKEBACK_BEHIND_PROXY") == "1",
         METRICS_TOKEN=os.environ.get("TAKEBACK_METRICS_TOKEN", ""),  # empty: no /metrics
+        # A directory for the match index every process maps (takeback/shared.py); empty: each
+        # process builds its own in memory.
+        TAKEBACK_INDEX_DIR=os.environ.get("TAKEBACK_INDEX_DIR", ""),
     )
     if test_config:
         app.config.update(test_config)
@@ -79,7 +83,8 @@ def create_app(test_config=None):
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     app.extensions["takeback_pin_checks"] = pins.Slots(app.config["PIN_CHECKS"])
-    app.extensions["takeback_feed_matcher"] = matching.feed_matcher()
+    app.extensions["takeback_feed_matcher"] = matching.feed_matcher(index_dir=app.config["TAKEBACK_INDEX_DIR"],
+                                                                  database_url=app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["BEHIND_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
