@@ -66,12 +66,21 @@ def create_app(test_config=None):
         PIN_CHECK_WAIT=3,        # ... others wait up to this many seconds for their turn, then get 503
         PIN_CLOCK=time.time,     # seconds since 1970, the same in every process (tests pass their own)
         BEHIND_PROXY=os.environ.get("TAKEBACK_BEHIND_PROXY") == "1",
+        # Flood control (backend/admission.py, docs/API.md): a new case needs proof of work of
+        # ADMISSION_BITS zero bits (2**17 SHA-256: ~1 s of Pyodide on a phone) on a challenge
+        # valid ADMISSION_CHALLENGE_SECONDS; its feed entries reach partners QUARANTINE_SECONDS
+        # later, so the operator can drop a flood first (`takeback cases purge`).
+        ADMISSION=os.environ.get("TAKEBACK_ADMISSION", "1") != "0",
+        ADMISSION_BITS=int(os.environ.get("TAKEBACK_ADMISSION_BITS", "17")),
+        ADMISSION_CHALLENGE_SECONDS=600,
+        QUARANTINE_SECONDS=int(os.environ.get("TAKEBACK_QUARANTINE_SECONDS", "600")),
+        CLOCK=time.time,         # seconds since 1970 for challenges and quarantine (tests pass their own)
         METRICS_TOKEN=os.environ.get("TAKEBACK_METRICS_TOKEN", ""),  # empty: no /metrics
     )
     if test_config:
         app.config.update(test_config)
 
-    from . import api, cases, matching, openapi, ops, partner, pins, platforms, web  # noqa: F401 (blueprints)
+    from . import admission, api, cases, matching, openapi, ops, partner, pins, platforms, web  # noqa: F401 (blueprints)
     from .models import db
 
     db.init_app(app)
@@ -86,6 +95,7 @@ def create_app(test_config=None):
     api.init_app(app)
     ops.init_app(app)
     app.register_blueprint(web.bp)
+    app.register_blueprint(admission.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(partner.bp)
     app.register_blueprint(platforms.bp)

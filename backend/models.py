@@ -124,12 +124,36 @@ class PinAttempt(db.Model):
 
 
 class PinKey(db.Model):
-    """A single row, made on first need: the random key of the hash that stands in for ids
-    that are no case in PinAttempt."""
+    """Random keys, each a row made on first need: id 1 (PIN_KEY_ID) keys the hash that stands
+    in for ids that are no case in PinAttempt; id 2 (WORK_KEY_ID) signs the proof-of-work
+    challenges (backend/admission.py)."""
 
     __tablename__ = "pin_key"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64))
+
+
+class UsedWork(db.Model):
+    """A proof of work already spent on a case (backend/admission.py): SHA-256 of its challenge
+    and body digest, kept until its challenge expires (whole seconds since 1970), so it is
+    spent once across every server process."""
+
+    __tablename__ = "used_work"
+    work: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class CaseHold(db.Model):
+    """A new case in quarantine: its feed changes (from change sequence `first_seq` on) are
+    held back from partners until `until` (whole seconds since 1970). `created` (seconds) lets
+    the operator drop a flood by time (`takeback cases purge`). The row is deleted soon after
+    `until`, so the exact time lives no longer than the quarantine (QUARANTINE_SECONDS)."""
+
+    __tablename__ = "case_hold"
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    created: Mapped[int] = mapped_column(BigInteger)
+    until: Mapped[int] = mapped_column(BigInteger, index=True)
+    first_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # Tables made by create_all (tests) get the FeedState row the migration also inserts.
