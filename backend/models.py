@@ -1,7 +1,8 @@
 """The database: cases and their media items, the feed of distinct hashes, partners and feedback.
 
 Nothing here can identify the person: no address, agent, file name or exact time (dates only;
-the one exception, PinAttempt, holds whole seconds for at most an hour), and the PIN only as a
+the exceptions hold whole seconds briefly: PinAttempt for at most an hour, UsedWork until its
+challenge expires, CaseHold while a case is in quarantine), and the PIN only as a
 salted scrypt verifier; partner tokens only as SHA-256 hashes.
 """
 from flask_sqlalchemy import SQLAlchemy
