@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: run serve test check lint setup test-packages bench bench-match bench-pins bench-flood bench-compare bench-robust bench-video eval-robustness chromium clean
+.PHONY: run serve test check lint setup test-packages bench bench-match bench-shared-index bench-pins bench-flood bench-compare bench-robust bench-video eval-robustness chromium clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 
@@ -78,6 +78,14 @@ bench: setup
 # Figures, not pass/fail: the PDQ index's queries/s, memory and recall at 100k and 1M hashes.
 bench-match: setup
 	$(PY) -m bench.match
+
+# Figures, not pass/fail: RSS and PSS per server process, 1 and 4 processes, each building its
+# own match index or mapping one shared file (TAKEBACK_INDEX_DIR); build time, query latency.
+# 1M photos with one PDQ each, then 100k photos with 64 hashes each (~2.5 minutes, ~7 GB).
+# ARGS="--photos 1000000 --records photo --workers 4 --only shared" for more.
+bench-shared-index: setup
+	$(PY) -m bench.shared_index --photos 1000000 --records pdq --workers 1,4 $(ARGS)
+	$(PY) -m bench.shared_index --photos 100000 --records photo --workers 1,4 $(ARGS)
 
 # Guessing PINs against a real server: what guessers get, and what the owner of a case waits.
 bench-pins: setup

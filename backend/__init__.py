@@ -3,7 +3,8 @@
 Configuration comes from the environment: DATABASE_URL selects PostgreSQL (default: an
 SQLite file under instance/), PDQ_MATCH_DISTANCE the default match distance,
 TAKEBACK_BEHIND_PROXY=1 trusts X-Forwarded-Proto (for HSTS) and nothing else from the proxy
-(never the client's address). Its one secret, TAKEBACK_METRICS_TOKEN, opens /metrics (backend/ops.py).
+(never the client's address), TAKEBACK_INDEX_DIR a directory for the match index the
+processes share (takeback/shared.py). Its one secret, TAKEBACK_METRICS_TOKEN, opens /metrics (backend/ops.py).
 Production serves with gunicorn (deploy/gunicorn.conf.py, docs/OPERATE.md).
 """
 import os
@@ -65,6 +66,8 @@ def create_app(test_config=None):
         PIN_CHECKS=2,            # PINs checked at once per process (scrypt: 16 MiB, ~60 ms each) ...
         PIN_CHECK_WAIT=3,        # ... others wait up to this many seconds for their turn, then get 503
         PIN_CLOCK=time.time,     # seconds since 1970, the same in every process (tests pass their own)
+        FEEDBACK_PER_MINUTE=1000,  # reports per partner and minute (docs/API.md, feedback)
+        FEEDBACK_CLOCK=time.time,
         BEHIND_PROXY=os.environ.get("TAKEBACK_BEHIND_PROXY") == "1",
         # Flood control (backend/admission.py, docs/API.md): a new case needs proof of work of
         # ADMISSION_BITS zero bits (2**17 SHA-256: ~1 s of Pyodide on a phone) on a challenge
@@ -76,6 +79,9 @@ def create_app(test_config=None):
         QUARANTINE_SECONDS=int(os.environ.get("TAKEBACK_QUARANTINE_SECONDS", "600")),
         CLOCK=time.time,         # seconds since 1970 for challenges and quarantine (tests pass their own)
         METRICS_TOKEN=os.environ.get("TAKEBACK_METRICS_TOKEN", ""),  # empty: no /metrics
+        # A directory for the match index every process maps (takeback/shared.py); empty: each
+        # process builds its own in memory.
+        TAKEBACK_INDEX_DIR=os.environ.get("TAKEBACK_INDEX_DIR", ""),
     )
     if test_config:
         app.config.update(test_config)
@@ -86,7 +92,8 @@ def create_app(test_config=None):
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     app.extensions["takeback_pin_checks"] = pins.Slots(app.config["PIN_CHECKS"])
-    app.extensions["takeback_feed_matcher"] = matching.feed_matcher()
+    app.extensions["takeback_feed_matcher"] = matching.feed_matcher(index_dir=app.config["TAKEBACK_INDEX_DIR"],
+                                                                  database_url=app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["BEHIND_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -2,10 +2,14 @@
 
 Each server process keeps one takeback.matching.FeedMatcher (made with the app, so a rule the
 index cannot serve stops the app from starting), built at first use and brought up to date
-by change sequence before every match. The engine and its rule are the platforms' too.
+by change sequence before every match; with TAKEBACK_INDEX_DIR set, a takeback.shared
+SharedFeedMatcher, whose built index is one file every process maps. The engine and its rule are the platforms' too.
 """
+from sqlalchemy.engine import make_url
+
 from hashing import HashRecord
 from takeback.matching import FeedMatcher, FeedSource
+from takeback.shared import SharedFeedMatcher
 
 from . import storage
 from .models import ACTIVE
@@ -37,8 +41,13 @@ class DatabaseFeed(FeedSource):
         return HashRecord(entry.type, entry.value, entry.quality)
 
 
-def feed_matcher(rules=None):
-    """The matcher one server process keeps (app.extensions["takeback_feed_matcher"])."""
+def feed_matcher(rules=None, index_dir="", database_url=""):
+    """The matcher one server process keeps (app.extensions["takeback_feed_matcher"]): with an
+    index directory (TAKEBACK_INDEX_DIR), one index file there shared by every process on the
+    same database (takeback.shared), else an index of its own in memory."""
+    if index_dir:
+        feed = make_url(database_url).render_as_string(hide_password=True)  # which database, not its password
+        return SharedFeedMatcher(DatabaseFeed(), index_dir, rules, feed=feed)
     return FeedMatcher(DatabaseFeed(), rules)
 
 

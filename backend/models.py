@@ -48,6 +48,10 @@ class MediaItem(db.Model):
 class FeedEntry(db.Model):
     """One distinct hash as platforms see it; active while any active media item holds it.
 
+    `id` is random (storage.new_entry_ids), so ids say nothing about which hashes came
+    together. `not_violating` counts the partners whose report on it is not_violating (the
+    feed shows each partner only whether another partner disputes it).
+
     `seq` is the change sequence: every change to the entry gives it a new, larger seq, handed
     out under one database-wide lock (see storage.writing), so seqs become visible in order and
     a reader's cursor never skips a change that commits later.
@@ -100,13 +104,23 @@ class Partner(db.Model):
 
 
 class Feedback(db.Model):
-    """A partner's latest outcome for a feed entry (the last word counts)."""
+    """A partner's latest outcome for a feed entry it was given (the last word counts)."""
 
     __tablename__ = "feedback"
     partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("feed_entry.id"), primary_key=True, index=True)
     outcome: Mapped[str] = mapped_column(String(16))
     updated = mapped_column(Date, nullable=False)
+
+
+class FeedbackQuota(db.Model):
+    """How many reports a partner made in its current minute (whole minutes since 1970): the
+    feedback rate limit, shared by every server process."""
+
+    __tablename__ = "feedback_quota"
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), primary_key=True)
+    minute: Mapped[int] = mapped_column(BigInteger)
+    used: Mapped[int] = mapped_column(Integer)
 
 
 class PinAttempt(db.Model):
@@ -125,9 +139,9 @@ class PinAttempt(db.Model):
 
 
 class PinKey(db.Model):
-    """Random keys, each a row made on first need: id 1 (PIN_KEY_ID) keys the hash that stands
-    in for ids that are no case in PinAttempt; id 2 (WORK_KEY_ID) signs the proof-of-work
-    challenges (backend/admission.py)."""
+    """Random keys, each a row made on first need. Row 1: the server's key of the hash that
+    stands in for ids that are no case in PinAttempt, and of the MAC in feed cursors
+    (backend/partner.py). Row 2: the key that signs proof-of-work challenges (backend/admission.py)."""
 
     __tablename__ = "pin_key"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

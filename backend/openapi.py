@@ -6,9 +6,10 @@ from hashing.match import RULES
 from hashing.records import MAX_HASHES_PER_MEDIA
 from takeback.index import MAX_DISTANCE, PDQ_DISTANCE
 
-from .api import BODY_LIMIT
+from .api import BODY_LIMIT, ERROR_CODES, MAX_DEPTH
 from .case_ids import ALPHABET
 from .models import OUTCOMES
+from .partner import MAX_FEED_PAGE, MAX_FEEDBACK, MAX_QUERIES
 
 bp = Blueprint("docs", __name__)
 
@@ -17,6 +18,24 @@ _HEX = {"type": "string", "pattern": "^[0-9a-f]+$"}
 _SYMBOL = "[%s]" % ALPHABET
 _NEW_CASE_ID = "%s{4}-%s{4}-%s{4}-%s{4}" % ((_SYMBOL,) * 4)
 _OLD_CASE_ID = "[A-Za-z0-9_-]{22}"  # secrets.token_urlsafe(16), before Crockford ids
+# "S.B.M" (backend/partner.py): opaque to clients, its MAC checked by the server.
+_CURSOR = r"^[0-9]{1,18}\.[0-9]{1,18}\.[0-9a-f]{16}$"
+_MAX_ITEMS = 100  # media items per case: create_app's MAX_ITEMS_PER_CASE
+
+
+def _hash_record(signal):
+    """One hash type's record: its exact length of lowercase hex; quality required for a perceptual
+    type, absent (or null) for an exact one."""
+    quality = {"type": "integer", "minimum": 0, "maximum": 100} if signal.perceptual else {"type": "null"}
+    return {
+        "type": "object", "additionalProperties": False,
+        "required": ["type", "value", "quality"] if signal.perceptual else ["type", "value"],
+        "properties": {
+            "type": {"const": signal.name},
+            "value": {"type": "string", "pattern": "^[0-9a-f]{%d}$" % signal.hex_length},
+            "quality": quality,
+        },
+    }
 
 
 def _ref(name):
@@ -34,29 +53,26 @@ def _error(description):
 SCHEMAS = {
     "Error": {
         "type": "object", "additionalProperties": False, "required": ["error", "detail"],
-        "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+        "properties": {"error": {"type": "string", "enum": sorted(set(ERROR_CODES.values()))}, "detail": {"type": "string"}},
     },
     "HashRecord": {
-        "type": "object", "additionalProperties": False, "required": ["type", "value"],
         "description": "; ".join(
             "%s: %d hex digits%s" % (t.name, t.hex_length, " and a quality 0-100" if t.perceptual else "")
             for t in SIGNAL_TYPES.values()),
-        "properties": {
-            "type": {"type": "string", "enum": list(SIGNAL_TYPES)},
-            "value": _HEX,
-            "quality": {"type": "integer", "minimum": 0, "maximum": 100},
-        },
+        "oneOf": [_hash_record(t) for t in SIGNAL_TYPES.values()],
     },
     "MediaRecord": {
         "type": "object", "additionalProperties": False, "required": ["media", "hashes"],
         "properties": {
             "media": {"type": "string", "enum": list(MEDIA_TYPES)},
-            "hashes": {"type": "array", "minItems": 1, "maxItems": MAX_HASHES_PER_MEDIA, "items": _ref("HashRecord")},
+            "hashes": {"type": "array", "minItems": 1, "maxItems": MAX_HASHES_PER_MEDIA, "uniqueItems": True,
+                       "items": _ref("HashRecord"),
+                       "description": "No two hashes of one type and value (whatever their quality)."},
         },
     },
     "NewCase": {
         "type": "object", "additionalProperties": False, "required": ["items"],
-        "properties": {"items": {"type": "array", "minItems": 1, "maxItems": 100, "items": _ref("MediaRecord")}},
+        "properties": {"items": {"type": "array", "minItems": 1, "maxItems": _MAX_ITEMS, "items": _ref("MediaRecord")}},
     },
     "CaseReceipt": {
         "type": "object", "additionalProperties": False, "required": ["case_id", "pin", "created", "items"],
@@ -65,10 +81,10 @@ SCHEMAS = {
                         "description": "16 random Crockford base32 symbols (80 bits) in groups of 4."},
             "pin": {"type": "string", "pattern": r"^\d{12}$", "description": "Shown once; only a scrypt verifier is stored."},
             "created": _DATE,
-            "items": {"type": "array", "items": {
+            "items": {"type": "array", "minItems": 1, "maxItems": _MAX_ITEMS, "items": {
                 "type": "object", "additionalProperties": False, "required": ["item", "media", "status"],
                 "properties": {
-                    "item": {"type": "integer", "minimum": 1},
+                    "item": {"type": "integer", "minimum": 1, "maximum": _MAX_ITEMS},
                     "media": {"type": "string", "enum": list(MEDIA_TYPES)},
                     "status": {"type": "string", "enum": ["active"]},
                 },
@@ -81,10 +97,10 @@ SCHEMAS = {
             "case_id": {"type": "string", "pattern": "^(%s|%s)$" % (_NEW_CASE_ID, _OLD_CASE_ID),
                         "description": "The id as stored: XXXX-XXXX-XXXX-XXXX, or an older 22-character id."},
             "created": _DATE,
-            "items": {"type": "array", "items": {
+            "items": {"type": "array", "minItems": 1, "maxItems": _MAX_ITEMS, "items": {
                 "type": "object", "additionalProperties": False, "required": ["item", "media", "status", "reports"],
                 "properties": {
-                    "item": {"type": "integer", "minimum": 1},
+                    "item": {"type": "integer", "minimum": 1, "maximum": _MAX_ITEMS},
                     "media": {"type": "string", "enum": list(MEDIA_TYPES)},
                     "status": {"type": "string", "enum": ["active", "withdrawn"]},
                     "reports": {
@@ -100,42 +116,51 @@ SCHEMAS = {
     "Withdrawal": {
         "type": "object", "additionalProperties": False,
         "description": "{} withdraws the whole case; {\"items\": [1, 3]} the items numbered so.",
-        "properties": {"items": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1}}},
+        "properties": {"items": {"type": "array", "minItems": 1, "maxItems": 10_000,
+                                 "items": {"type": "integer", "minimum": 1},
+                                 "description": "Item numbers of this case; another number is a 400."}},
     },
     "FeedEntry": {
         "type": "object", "additionalProperties": False,
-        "required": ["id", "type", "value", "quality", "media", "status", "updated", "not_violating"],
+        "required": ["id", "type", "value", "quality", "media", "status", "updated", "disputed"],
         "properties": {
             "id": {"type": "integer", "minimum": 1},
             "type": {"type": "string", "description": "A hash type (%s); new types may appear." % ", ".join(SIGNAL_TYPES)},
-            "value": _HEX,
+            "value": dict(_HEX, maxLength=128),
             "quality": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
             "media": {"type": "string", "enum": list(MEDIA_TYPES)},
-            "status": {"type": "string", "enum": ["active", "withdrawn"]},
+            "status": {"type": "string", "enum": ["active"]},
             "updated": _DATE,
-            "not_violating": {"type": "integer", "minimum": 0,
-                              "description": "How many platforms reviewed a match and found no violation."},
+            "disputed": {"type": "boolean",
+                         "description": "Another platform reviewed a match on it and found no violation."},
         },
+    },
+    "Tombstone": {
+        "type": "object", "additionalProperties": False, "required": ["id", "status", "updated"],
+        "description": "A withdrawn entry, without its hash: drop the entry with this id.",
+        "properties": {"id": {"type": "integer", "minimum": 1}, "status": {"type": "string", "enum": ["withdrawn"]},
+                       "updated": _DATE},
     },
     "FeedPage": {
         "type": "object", "additionalProperties": False, "required": ["entries", "next_cursor"],
         "properties": {
-            "entries": {"type": "array", "items": _ref("FeedEntry")},
-            "next_cursor": {"type": "string", "pattern": r"^\d+$"},
+            "entries": {"type": "array", "maxItems": MAX_FEED_PAGE,
+                        "items": {"oneOf": [_ref("FeedEntry"), _ref("Tombstone")]}},
+            "next_cursor": {"type": "string", "pattern": _CURSOR},
         },
     },
     "MatchQuery": {
         "type": "object", "additionalProperties": False, "required": ["hashes"],
         "properties": {
-            "hashes": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _ref("HashRecord")},
+            "hashes": {"type": "array", "minItems": 1, "maxItems": MAX_QUERIES, "items": _ref("HashRecord")},
             "max_distance": {"type": "integer", "minimum": 0, "maximum": PDQ_DISTANCE},
         },
     },
     "MatchResults": {
         "type": "object", "additionalProperties": False, "required": ["max_distance", "results"],
         "properties": {
-            "max_distance": {"type": "integer"},
-            "results": {"type": "array", "items": {
+            "max_distance": {"type": "integer", "minimum": 0},
+            "results": {"type": "array", "minItems": 1, "maxItems": MAX_QUERIES, "items": {
                 "type": "object", "additionalProperties": False, "required": ["matches"],
                 "properties": {"matches": {"type": "array", "items": _ref("Match")}},
             }},
@@ -143,9 +168,12 @@ SCHEMAS = {
     },
     "Feedback": {
         "type": "object", "additionalProperties": False, "required": ["feedback"],
-        "properties": {"feedback": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
-            "type": "object", "additionalProperties": False, "required": ["id", "outcome"],
-            "properties": {"id": {"type": "integer", "minimum": 1}, "outcome": {"type": "string", "enum": list(OUTCOMES)}},
+        "properties": {"feedback": {"type": "array", "minItems": 1, "maxItems": MAX_FEEDBACK, "items": {
+            "type": "object", "additionalProperties": False, "required": ["id", "value", "outcome"],
+            "properties": {"id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                           "value": {"type": "string", "minLength": 1, "maxLength": 128,
+                                     "description": "The entry's hash value: the receipt that it was given to you."},
+                           "outcome": {"type": "string", "enum": list(OUTCOMES)}},
         }}},
     },
     "Platforms": {
@@ -157,7 +185,7 @@ SCHEMAS = {
     },
     "FeedbackRecorded": {
         "type": "object", "additionalProperties": False, "required": ["recorded"],
-        "properties": {"recorded": {"type": "integer", "minimum": 1}},
+        "properties": {"recorded": {"type": "integer", "minimum": 1, "maximum": MAX_FEEDBACK}},
     },
 }
 # A match is a feed entry plus its distance (FeedEntry forbids extra fields, so its fields are shared).
@@ -169,22 +197,31 @@ SCHEMAS["Match"] = {
     "additionalProperties": False,
 }
 
-_PIN = {"name": "X-Case-PIN", "in": "header", "required": True, "schema": {"type": "string"},
+# 12 digits, spaces and hyphens anywhere; anything else is the 404 of a wrong PIN.
+_PIN = {"name": "X-Case-PIN", "in": "header", "required": True,
+        "schema": {"type": "string", "pattern": "^[ -]*([0-9][ -]*){12}$", "maxLength": 64},
         "description": "The case's PIN (spaces and hyphens ignored). Never put it in the URL."}
-_CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"},
+# Every id a case can be found by (a Crockford id as typed, an old id) fits this; anything else is
+# the 404 of an unknown id.
+_CASE_ID = {"name": "case_id", "in": "path", "required": True,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9 _-]{1,64}$"},
             "description": "As on the receipt, e.g. 7K3M-Q9XA-4TRB-ZW2H. Any case, hyphens and spaces "
                            "optional, I and L read as 1, O as 0. An older 22-character id exactly as given."}
 _COMMON_ERRORS = {
-    "400": _error("Malformed JSON or a field that breaks the schema (detail names it)."),
+    "400": _error("Malformed JSON, JSON nested more than %d deep, or a field that breaks the schema "
+                  "(detail names it)." % MAX_DEPTH),
     "413": _error("Body over %d MiB, refused before it is read." % (BODY_LIMIT // 2**20)),
     "415": _error("Content-Type is not application/json."),
 }
-_PARTNER_ERRORS = {"401": _error("Missing, wrong or revoked partner token.")}
+_PARTNER_ERRORS = {"401": dict(_error("Missing, wrong or revoked partner token."), headers={
+    "WWW-Authenticate": {"required": True, "schema": {"type": "string", "const": 'Bearer realm="takeback"'}}})}
+_RETRY_AFTER = {"Retry-After": {"required": True, "description": "Seconds.", "schema": {"type": "integer", "minimum": 1}}}
 _CASE_ERRORS = {
     "404": _error("Unknown case id or wrong PIN: the same answer for both."),
-    "429": _error("Too many wrong PINs for this case: the next PIN for it is checked only after a delay; "
-                  "Retry-After gives its seconds."),
-    "503": _error("The server is busy checking other PINs; nothing was checked or counted. Retry-After: 1."),
+    "429": dict(_error("Too many wrong PINs for this case: the next PIN for it is checked only after a delay; "
+                       "Retry-After gives its seconds."), headers=_RETRY_AFTER),
+    "503": dict(_error("The server is busy checking other PINs; nothing was checked or counted. Retry-After: 1."),
+                headers=_RETRY_AFTER),
 }
 
 SPEC = {
@@ -232,10 +269,12 @@ SPEC = {
                            "cases are created and withdrawn concurrently. An empty page returns the same cursor.",
             "security": [{"partnerToken": []}],
             "parameters": [
-                {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": "next_cursor of the previous page; empty or absent for the beginning."},
+                {"name": "cursor", "in": "query", "required": False,
+                 "schema": {"type": "string", "pattern": r"^([0-9]{1,18}\.[0-9]{1,18}\.[0-9a-f]{16})?$"},
+                 "description": "next_cursor of the previous page; empty or absent for the beginning. A cursor "
+                                "this server did not make (its MAC is wrong) is refused with 400."},
                 {"name": "limit", "in": "query", "required": False,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}},
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_FEED_PAGE, "default": 1000}},
             ],
             "responses": dict({"200": dict(description="A page of the feed.", **_json(_ref("FeedPage"))),
                                "400": _error("Bad cursor or limit.")}, **_PARTNER_ERRORS),
@@ -258,7 +297,10 @@ SPEC = {
             "summary": "Report outcomes for feed entries; the last word per platform and entry counts.",
             "security": [{"partnerToken": []}],
             "requestBody": dict(required=True, **_json(_ref("Feedback"))),
-            "responses": dict({"200": dict(description="Recorded.", **_json(_ref("FeedbackRecorded")))},
+            "responses": dict({"200": dict(description="Recorded.", **_json(_ref("FeedbackRecorded"))),
+                               "403": _error("An entry with this id and value was never given to you."),
+                               "429": _error("This platform's reports for this minute are used up; "
+                                             "Retry-After gives the seconds.")},
                               **_COMMON_ERRORS, **_PARTNER_ERRORS),
         }},
         "/api/v1/platforms": {"get": {

@@ -5,6 +5,9 @@ a lock on the one FeedState row. Writers are therefore serialized, and the chang
 hands out is larger than every sequence already committed: at any moment the committed seqs are
 a gap-free prefix of what will ever commit below them, so a reader that saw up to seq S and asks
 for "after S" misses nothing, however commits interleave. Writes are small, so the lock is cheap.
+
+Nothing in the feed's order or ids groups a person's hashes into photos: entry ids are random,
+and the entries one transaction changes take their seqs in random order (`_publish`).
 """
 import hashlib
 import math
@@ -16,11 +19,12 @@ from flask import current_app
 from sqlalchemy import String, any_, bindparam, case as when, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import (
-    ACTIVE, WITHDRAWN, Case, CaseHold, FeedEntry, Feedback, ItemHash, MediaItem, Partner, PinAttempt, PinKey, UsedWork, db,
-)
+from .models import (ACTIVE, WITHDRAWN, Case, CaseHold, FeedEntry, Feedback, FeedbackQuota, ItemHash, MediaItem,
+                     Partner, PinAttempt, PinKey, UsedWork, db)
 
 _CHUNK = 500  # values per IN (...) list, well below SQLite's parameter limit
+MAX_ENTRY_ID = 2**31 - 1  # the id column is 32-bit
+_random = secrets.SystemRandom()
 
 
 def _clock():
@@ -35,6 +39,23 @@ def today():
 
 class NotFound(LookupError):
     """A referenced row does not exist."""
+
+
+class NoReceipt(PermissionError):
+    """Feedback on an entry the partner was never given (wrong id or value); `number` is its
+    position in the request."""
+
+    def __init__(self, number, entry_id):
+        super().__init__("feedback[%d]: entry %d with this value was never given to you" % (number, entry_id))
+        self.number = number
+
+
+class RateLimited(Exception):
+    """A partner's reports this minute would exceed its limit; `wait` seconds until the next minute."""
+
+    def __init__(self, wait):
+        super().__init__("rate limited for %d seconds" % wait)
+        self.wait = wait
 
 
 class _Sequence:
@@ -65,9 +86,27 @@ def writing():
         raise
 
 
-def _changed(entry, sequence, day):
-    entry.seq = sequence.next()
-    entry.updated = day
+def _publish(entries, sequence, day):
+    """Give each changed entry (once) its new seq, in random order: the order of the feed then
+    says nothing about which of a transaction's hashes belong to one photo."""
+    entries = list({id(e): e for e in entries}.values())
+    _random.shuffle(entries)
+    for entry in entries:
+        entry.seq = sequence.next()
+        entry.updated = day
+
+
+def _new_entry_ids(count):
+    """`count` random ids no entry has. Random, not counted up: consecutive ids would tell a
+    partner which hashes were submitted together. Writers hold the feed lock, so no other
+    transaction can take one of these meanwhile."""
+    ids = set()
+    while len(ids) < count:
+        drawn = {secrets.randbelow(MAX_ENTRY_ID) + 1 for _ in range(count - len(ids))} - ids
+        for chunk in _chunks(sorted(drawn)):
+            drawn -= set(db.session.scalars(select(FeedEntry.id).where(FeedEntry.id.in_(chunk))))
+        ids |= drawn
+    return list(ids)
 
 
 def _chunks(values, size=_CHUNK):
@@ -99,19 +138,21 @@ def create_case(case_id, pin_verifier, records, now=0, hold=0):
         db.session.execute(insert(MediaItem), [
             {"case_id": case_id, "number": n, "media": r.media, "status": ACTIVE} for n, r in enumerate(records, 1)])
         entries = _entry_rows(wanted)
+        fresh = iter(_new_entry_ids(len(wanted.keys() - entries.keys())))
         new, changed = [], []
         for key, (quality, media) in wanted.items():
             entry = entries.get(key)
             if entry is None:
-                new.append({"type": key[0], "value": key[1], "quality": quality, "media": media, "status": ACTIVE,
-                            "not_violating": 0, "updated": day, "seq": sequence.next()})
+                new.append({"id": next(fresh), "type": key[0], "value": key[1], "quality": quality, "media": media,
+                            "status": ACTIVE, "not_violating": 0, "updated": day})
             elif entry.status != ACTIVE or (quality is not None and quality > (entry.quality or 0)):
                 best = max(quality, entry.quality or 0) if quality is not None else entry.quality
-                changed.append({"id": entry.id, "status": ACTIVE, "quality": best, "updated": day,
-                                "seq": sequence.next()})
+                changed.append({"id": entry.id, "status": ACTIVE, "quality": best, "updated": day})
+        _publish_rows(new + changed, sequence)
         ids = {key: row.id for key, row in entries.items()}
+        ids.update(((row["type"], row["value"]), row["id"]) for row in new)
         if new:
-            ids.update(((row.type, row.value), row.id) for row in _insert_entries(new, day))
+            _insert_entries(new, day)
         if changed:
             db.session.execute(update(FeedEntry), changed)
         items = dict(db.session.execute(select(MediaItem.number, MediaItem.id).where(MediaItem.case_id == case_id)).all())
@@ -128,10 +169,10 @@ def create_case(case_id, pin_verifier, records, now=0, hold=0):
 # PostgreSQL takes many rows fastest as one INSERT of arrays (unnest); elsewhere Core's
 # executemany (batched into multi-row INSERTs). Either way, not one ORM object per row.
 _UNNEST_ENTRIES = text(
-    "INSERT INTO feed_entry (type, value, quality, media, status, not_violating, updated, seq) "
-    "SELECT t, v, q, m, 'active', 0, CAST(:day AS date), s FROM unnest(CAST(:type AS varchar[]), "
-    "CAST(:value AS varchar[]), CAST(:quality AS smallint[]), CAST(:media AS varchar[]), CAST(:seq AS bigint[])) "
-    "AS u(t, v, q, m, s) RETURNING id, type, value")
+    "INSERT INTO feed_entry (id, type, value, quality, media, status, not_violating, updated, seq) "
+    "SELECT i, t, v, q, m, 'active', 0, CAST(:day AS date), s FROM unnest(CAST(:id AS integer[]), "
+    "CAST(:type AS varchar[]), CAST(:value AS varchar[]), CAST(:quality AS smallint[]), CAST(:media AS varchar[]), "
+    "CAST(:seq AS bigint[])) AS u(i, t, v, q, m, s)")
 _UNNEST_LINKS = text("INSERT INTO item_hash (item_id, entry_id) "
                      "SELECT * FROM unnest(CAST(:item AS integer[]), CAST(:entry AS integer[]))")
 
@@ -140,13 +181,21 @@ def _postgres():
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+def _publish_rows(rows, sequence):
+    """_publish for rows as dicts: their new seqs, in random order."""
+    order = list(range(len(rows)))
+    _random.shuffle(order)
+    for i in order:
+        rows[i]["seq"] = sequence.next()
+
+
 def _insert_entries(rows, day):
-    """Insert new feed entries (dicts); their (id, type, value) rows."""
+    """Insert new feed entries (dicts with their ids and seqs)."""
     if _postgres():
-        columns = {name: [row[name] for row in rows] for name in ("type", "value", "quality", "media", "seq")}
-        return db.session.execute(_UNNEST_ENTRIES, dict(columns, day=day)).all()
-    table = FeedEntry.__table__
-    return db.session.execute(insert(table).returning(table.c.id, table.c.type, table.c.value), rows).all()
+        columns = {name: [row[name] for row in rows] for name in ("id", "type", "value", "quality", "media", "seq")}
+        db.session.execute(_UNNEST_ENTRIES, dict(columns, day=day))
+    else:
+        db.session.execute(insert(FeedEntry.__table__), rows)
 
 
 def _insert_links(links):
@@ -223,6 +272,7 @@ def withdraw(case_id, numbers=None):
             return
         entry_ids = set(db.session.scalars(
             select(ItemHash.entry_id).where(ItemHash.item_id.in_([i.id for i in items]))))
+        changed = []
         for chunk in _chunks(sorted(entry_ids)):
             still_held = set(db.session.scalars(
                 select(ItemHash.entry_id).distinct()
@@ -231,7 +281,8 @@ def withdraw(case_id, numbers=None):
             for entry in db.session.scalars(select(FeedEntry).where(FeedEntry.id.in_(chunk))):
                 if entry.id not in still_held and entry.status == ACTIVE:
                     entry.status = WITHDRAWN
-                    _changed(entry, sequence, day)
+                    changed.append(entry)
+        _publish(changed, sequence, day)
 
 
 # -- PIN attempts ------------------------------------------------------------------------------
@@ -385,26 +436,86 @@ def active_entries_by_value(type_, values):
     return found
 
 
-def record_feedback(partner_id, outcomes):
-    """Store a partner's outcomes [(entry id, outcome)]; the last word per entry counts.
+def feed_head():
+    """The last change sequence committed and out of quarantine (every seq up to it is
+    committed, see writing, and none held back). One statement: one snapshot of both tables."""
+    head, held = db.session.execute(text(
+        "SELECT seq, (SELECT min(first_seq) FROM case_hold WHERE until > :now) FROM feed_state WHERE id = 1"),
+        {"now": _clock()}).one()
+    return head if held is None else min(head, held - 1)
 
-    The feed shows per entry how many platforms found it not violating, so a change in that
-    count is a change of the entry. Raises NotFound (and changes nothing) for an unknown id.
+
+def feed_page(after, begun, limit):
+    """A partner's page: entries changed after `after`, oldest change first, leaving out the
+    entries withdrawn at or before sequence `begun` (when the reader started from the beginning:
+    it never held them, so it is not even told they existed)."""
+    query = select(FeedEntry).where(FeedEntry.seq > after, or_(FeedEntry.status == ACTIVE, FeedEntry.seq > begun))
+    query = _visible(query, _clock())  # up to the first change still in quarantine
+    return list(db.session.scalars(query.order_by(FeedEntry.seq).limit(limit)))
+
+
+def disputed(partner_id, entries):
+    """{entry id: whether a partner other than this one reported it not_violating}."""
+    own = set()
+    for chunk in _chunks(sorted(e.id for e in entries if e.not_violating)):
+        own.update(db.session.scalars(select(Feedback.entry_id).where(
+            Feedback.partner_id == partner_id, Feedback.entry_id.in_(chunk), Feedback.outcome == "not_violating")))
+    return {e.id: e.not_violating - (e.id in own) >= 1 for e in entries}
+
+
+def _entries_by_id(ids):
+    entries = {}
+    for chunk in _chunks(ids):
+        entries.update((e.id, e) for e in db.session.scalars(select(FeedEntry).where(FeedEntry.id.in_(chunk))))
+    return entries
+
+
+def _check_receipts(reports, entries):
+    for number, (entry_id, value, _) in enumerate(reports):
+        entry = entries.get(entry_id)
+        if entry is None or entry.value != value:
+            raise NoReceipt(number, entry_id)
+
+
+def record_feedback(partner_id, reports, now, per_minute):
+    """Store a partner's reports [(entry id, the entry's hash value, outcome)]; one per partner
+    and entry (a later report replaces the earlier one).
+
+    The value is the receipt: a partner knows it only if the feed or a match answer gave it the
+    entry. Raises NoReceipt for a wrong id or value, and RateLimited when the reports would
+    take the partner over `per_minute` in this minute (`now`: seconds since 1970); either way
+    nothing is stored. An entry's disputed signal (is there a not_violating report from another
+    partner?) is part of the entry, so when it can change for someone the entry reappears in
+    the feed.
     """
     day = today()
+    ids = sorted({entry_id for entry_id, _, _ in reports})
+    minute = int(now // 60)
+    wait = max(1, math.ceil((minute + 1) * 60 - now))  # until the next minute starts
+    # Checked first without the feed lock (an id's value never changes), so a flood of
+    # refused reports does not hold up the writers of the feed.
+    _check_receipts(reports, _entries_by_id(ids))
+    quota = db.session.get(FeedbackQuota, partner_id)
+    if quota is not None and quota.minute == minute and quota.used + len(reports) > per_minute:
+        raise RateLimited(wait)
     with writing() as sequence:
-        ids = sorted({entry_id for entry_id, _ in outcomes})
-        entries = {}
-        for chunk in _chunks(ids):
-            entries.update((e.id, e) for e in db.session.scalars(select(FeedEntry).where(FeedEntry.id.in_(chunk))))
-        missing = [i for i in ids if i not in entries]
-        if missing:
-            raise NotFound("no feed entry with id %d" % missing[0])
+        entries = _entries_by_id(ids)
+        _check_receipts(reports, entries)
+        quota = db.session.get(FeedbackQuota, partner_id)  # again, under the lock: this one counts
+        if quota is None:
+            quota = FeedbackQuota(partner_id=partner_id, minute=minute, used=0)
+            db.session.add(quota)
+        elif quota.minute != minute:
+            quota.minute, quota.used = minute, 0
+        if quota.used + len(reports) > per_minute:
+            raise RateLimited(wait)
+        quota.used += len(reports)
         previous = {}
         for chunk in _chunks(ids):
             previous.update((f.entry_id, f) for f in db.session.scalars(
                 select(Feedback).where(Feedback.partner_id == partner_id, Feedback.entry_id.in_(chunk))))
-        final = dict(outcomes)  # last word within the request too
+        final = {entry_id: outcome for entry_id, _, outcome in reports}  # last word within the request too
+        changed = []
         for entry_id, outcome in final.items():
             feedback = previous.get(entry_id)
             was = feedback.outcome if feedback else None
@@ -416,8 +527,12 @@ def record_feedback(partner_id, outcomes):
             delta = (outcome == "not_violating") - (was == "not_violating")
             if delta:
                 entry = entries[entry_id]
+                before = entry.not_violating
                 entry.not_violating += delta
-                _changed(entry, sequence, day)
+                # disputed (for some partner) changes only between 0, 1 and 2 or more such reports
+                if min(before, 2) != min(entry.not_violating, 2):
+                    changed.append(entry)
+        _publish(changed, sequence, day)
 
 
 # -- partners ----------------------------------------------------------------------------------

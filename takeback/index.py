@@ -33,7 +33,9 @@ Used by the server (kept in sync with the feed) and by platforms on their own ma
 through RuleIndex: one PdqIndex per enrolled perceptual type of hashing.match.RULES, made for
 the largest distance of that type's rules. Additions after the last build sit in a small
 unindexed tail that is scanned directly; removals are tombstones; when either grows the
-structure is rebuilt.
+structure is rebuilt. A server whose processes share one built index (takeback/shared.py)
+maps its arrays read-only (PdqIndex.from_arrays) and keeps each process's later changes in
+a DeltaIndex on top.
 """
 import itertools
 import math
@@ -233,6 +235,28 @@ class PdqIndex:
         index.rebuild()
         return index
 
+    @classmethod
+    def from_arrays(cls, layout: Layout, max_distance: int, keys: np.ndarray, words: np.ndarray,
+                    offsets: np.ndarray, postings: np.ndarray, fixed: bool = False) -> "PdqIndex":
+        """An index over the arrays of a built one (arrays(); e.g. read-only views of a shared
+        file, takeback.shared). Only its liveness is its own: withdraw() is the one change it takes."""
+        index = cls(layout if fixed else None, max_distance)
+        index.layout = layout
+        index._keys, index._words, index._offsets, index._postings = keys, words, offsets, postings
+        index._alive = np.ones(len(keys), dtype=bool)
+        index._built = len(keys)
+        return index
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays from_arrays() takes, of this index rebuilt if it has a tail or tombstones."""
+        if self._tail or self._dead:
+            self.rebuild()
+        return {"keys": self._keys, "words": self._words, "offsets": self._offsets, "postings": self._postings}
+
+    def withdraw(self, keys: Iterable[int]) -> int:
+        """Remove keys without ever rebuilding (liveness only: the other arrays may be read-only)."""
+        return sum(self._remove(int(k)) for k in keys)
+
     def add(self, key: int, hex_value: str) -> None:
         self.add_many([key], [hex_value])
 
@@ -389,6 +413,53 @@ class PdqIndex:
 
 
 
+class DeltaIndex:
+    """A built PdqIndex that is never changed (its arrays shared by processes, takeback.shared)
+    and the changes since: keys added or removed since are withdrawn from it, and the added ones
+    kept in a small PdqIndex of their own. Searches find the same as one PdqIndex with every
+    change applied (both exact), in the same order."""
+
+    def __init__(self, base: PdqIndex):
+        self.base = base
+        self.delta = PdqIndex(base.fixed_layout, base.max_distance)
+        self.withdrawn = 0  # keys of base withdrawn
+
+    @property
+    def changes(self) -> int:
+        """Hashes this process holds on top of the shared index (withdrawn ones and added ones)."""
+        return self.withdrawn + len(self.delta)
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.delta)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self.delta or key in self.base
+
+    @property
+    def nbytes(self) -> int:
+        return self.base.nbytes + self.delta.nbytes
+
+    def add_many(self, keys: Sequence[int], hexes: Sequence[str]) -> None:
+        self.withdrawn += self.base.withdraw(keys)
+        self.delta.add_many(keys, hexes)
+
+    def remove_many(self, keys: Iterable[int]) -> int:
+        keys = list(keys)
+        removed = self.base.withdraw(keys)
+        self.withdrawn += removed
+        return removed + self.delta.remove_many(keys)
+
+    def search(self, hexes: Iterable[str], max_distance: int | None = None) -> list[list[tuple[int, int]]]:
+        hexes = list(hexes)
+        found = self.base.search(hexes, max_distance)
+        if len(self.delta):
+            for hits, more in zip(found, self.delta.search(hexes, max_distance)):
+                if more:
+                    hits.extend(more)
+                    hits.sort(key=lambda m: (m[1], m[0]))
+        return found
+
+
 class RuleIndex:
     """One PdqIndex per enrolled perceptual hash type of the match rules (hashing.match.RULES).
 
@@ -432,7 +503,7 @@ class RuleIndex:
             self.distances[enrolled] = max(self.distances.get(enrolled, PDQ_DISTANCE), limit)
         # max_distance replaces the distance of the rows whose query type is "pdq"
         self.max_override = min([self.distances[e] for e, q in rules if q == "pdq"] or [PDQ_DISTANCE])
-        self.indexes = {t: PdqIndex(layout, d) for t, d in self.distances.items()}
+        self.indexes: dict[str, PdqIndex | DeltaIndex] = {t: PdqIndex(layout, d) for t, d in self.distances.items()}
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -445,7 +516,7 @@ class RuleIndex:
     def __contains__(self, key: int) -> bool:
         return any(key in index for index in self.indexes.values())
 
-    def __getitem__(self, type_: str) -> PdqIndex:
+    def __getitem__(self, type_: str) -> "PdqIndex | DeltaIndex":
         return self.indexes[type_]
 
     @property

@@ -90,25 +90,29 @@ class FeedMatcher:
         """Bring the index up to date with the source: built at the first call, then changed by
         sequence (a later change of an entry wins). Returns how many entries it took in or changed."""
         with self._lock:
-            types = self.index.types
             if self.seq is None:
-                self.seq, snapshot = self.source.snapshot(types)
+                self.seq, snapshot = self.source.snapshot(self.index.types)
                 for type_, (ids, words) in snapshot.items():
                     self.index.build(type_, ids, words)
                 return sum(len(ids) for ids, _ in snapshot.values())
-            latest, seq = latest_changes(self.source.changes(self.seq, types))
-            gone = [key for key, record in latest.items() if record is None]
-            if gone:
-                self.index.remove_many(gone)
-            added: dict[str, list[tuple[int, str]]] = {}
-            for key, record in latest.items():
-                if record is not None:
-                    added.setdefault(record.type, []).append((key, record.value))
-            for type_, pairs in added.items():
-                self.index.add_many(type_, [k for k, _ in pairs], [v for _, v in pairs])
-            if seq is not None:
-                self.seq = seq
-            return len(latest)
+            return self._catch_up()
+
+    def _catch_up(self) -> int:
+        """Apply the source's changes after self.seq to the index (under self._lock)."""
+        assert self.seq is not None
+        latest, seq = latest_changes(self.source.changes(self.seq, self.index.types))
+        gone = [key for key, record in latest.items() if record is None]
+        if gone:
+            self.index.remove_many(gone)
+        added: dict[str, list[tuple[int, str]]] = {}
+        for key, record in latest.items():
+            if record is not None:
+                added.setdefault(record.type, []).append((key, record.value))
+        for type_, pairs in added.items():
+            self.index.add_many(type_, [k for k, _ in pairs], [v for _, v in pairs])
+        if seq is not None:
+            self.seq = seq
+        return len(latest)
 
     def match(self, queries: Iterable[HashRecord], max_distance: int | None = None) -> list[list[Found]]:
         """For each HashRecord query, [(id, entry, distance)] of the active entries it matches,

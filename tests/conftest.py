@@ -125,7 +125,7 @@ def read_feed(client, headers, cursor="", limit=1000):
         assert page.status_code == 200, page.get_json()
         body = page.get_json()
         entries += body["entries"]
-        if not body["entries"]:
+        if not body["entries"] and body["next_cursor"] == cursor:
             return entries, cursor
         cursor = body["next_cursor"]
 

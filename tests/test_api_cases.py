@@ -181,13 +181,16 @@ def test_malformed_ids_get_the_wrong_pin_answer(app, client, typed):
 
 def test_withdraw_the_whole_case(client, partner):
     receipt = submit(client, media_record(1), media_record(2))
+    held, cursor = read_feed(client, partner)
     response = client.post("/api/v1/cases/%s/withdraw" % receipt["case_id"], json={},
                            headers={"X-Case-PIN": receipt["pin"]})
     assert response.status_code == 200
     assert [i["status"] for i in response.get_json()["items"]] == ["withdrawn", "withdrawn"]
     assert response.get_json() == status(client, receipt).get_json()
-    entries, _ = read_feed(client, partner)
+    entries, _ = read_feed(client, partner, cursor)  # a platform that held them: tombstones
     assert {e["status"] for e in entries} == {"withdrawn"} and len(entries) == 6
+    assert {e["id"] for e in entries} == {e["id"] for e in held}
+    assert read_feed(client, partner)[0] == []  # from the beginning: never sent
 
 
 def test_withdraw_chosen_items(client, partner):

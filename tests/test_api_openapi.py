@@ -1,7 +1,10 @@
 """/api/openapi.json describes every endpoint, and real answers follow it."""
+import json
 import re
 from urllib.parse import quote
 
+import jsonschema_rs
+import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -25,8 +28,7 @@ def check(spec, response, path, method):
     assert status in responses, "%s %s answered %s, which the spec does not list" % (method, path, status)
     pointer = "/".join(["paths", path.replace("~", "~0").replace("/", "~1"), method, "responses", status,
                         "content", "application~1json", "schema"])
-    registry = Registry().with_resource("urn:takeback:openapi", Resource.from_contents(spec, DRAFT202012))
-    validator = Draft202012Validator({"$ref": "urn:takeback:openapi#/" + pointer}, registry=registry)
+    validator = validator_for(spec, pointer)
     errors = [e.message for e in validator.iter_errors(response.get_json())]
     assert errors == [], (method, path, status, errors)
 
@@ -90,10 +92,12 @@ def test_responses_follow_the_spec(app, client, partner):
     check(spec, matched, "/api/v1/partner/match", "post")
     check(spec, client.post("/api/v1/partner/match", headers=partner, json={}), "/api/v1/partner/match", "post")
 
-    ids = [e["id"] for e in entries[:3]]
-    given = client.post("/api/v1/partner/feedback", headers=partner,
-                        json={"feedback": [{"id": i, "outcome": "removed"} for i in ids]})
+    reports = [{"id": e["id"], "value": e["value"], "outcome": "removed"} for e in entries[:3]]
+    given = client.post("/api/v1/partner/feedback", headers=partner, json={"feedback": reports})
     check(spec, given, "/api/v1/partner/feedback", "post")
+    forged = client.post("/api/v1/partner/feedback", headers=partner, json={"feedback": [dict(reports[0], value="0")]})
+    assert forged.status_code == 403
+    check(spec, forged, "/api/v1/partner/feedback", "post")
     check(spec, client.post("/api/v1/partner/feedback", json={}), "/api/v1/partner/feedback", "post")
 
     check(spec, client.post("/api/v1/cases/%s/withdraw" % receipt["case_id"], json={"items": [9]}, headers=pin),
@@ -108,8 +112,6 @@ def test_responses_follow_the_spec(app, client, partner):
 
 def test_the_check_itself_can_fail(client):
     """A response that breaks the schema is caught (the validator is really looking)."""
-    import pytest
-
     spec = spec_of(client)
     receipt = submit(client, media_record(1))
 
@@ -134,3 +136,75 @@ def test_case_id_patterns(client):
     for wrong in (old, new.lower(), new.replace("-", ""), new[:-1] + "U"):
         assert not receipt.search(wrong)
     assert not stored.search(new.lower()) and not stored.search(old + "x")
+
+
+def validator_for(spec, pointer):
+    registry = Registry().with_resource("urn:takeback:openapi", Resource.from_contents(spec, DRAFT202012))
+    return Draft202012Validator({"$ref": "urn:takeback:openapi#/" + pointer}, registry=registry)
+
+
+def hash_record_variants():
+    """Records of every hash type: right, and wrong in each way the server checks."""
+    from hashing import SIGNAL_TYPES
+
+    for t in SIGNAL_TYPES.values():
+        good = {"type": t.name, "value": "a" * t.hex_length}
+        if t.perceptual:
+            good["quality"] = 90
+        yield good
+        yield dict(good, value="a" * (t.hex_length - 1))
+        yield dict(good, value="a" * (t.hex_length + 1))
+        yield dict(good, value="A" * t.hex_length)
+        yield dict(good, value="g" * t.hex_length)
+        yield dict(good, value="a" * (t.hex_length - 1) + "\n")
+        yield dict(good, extra=1)
+        yield dict(good, type=t.name.upper())
+        yield dict(good, quality=None)
+        yield dict(good, quality=0)
+        yield dict(good, quality=100)
+        yield dict(good, quality=101)
+        yield dict(good, quality=-1)
+        yield dict(good, quality=50.5)
+        yield dict(good, quality=True)
+        yield dict(good, quality="90")
+        yield {k: v for k, v in good.items() if k != "quality"}
+        yield {k: v for k, v in good.items() if k != "value"}
+
+
+def test_spec_and_server_agree_on_hash_records(client, partner):
+    """Each record the HashRecord schema allows the server takes, and each it refuses the server refuses."""
+    validator = validator_for(spec_of(client), "components/schemas/HashRecord")
+    variants = list(hash_record_variants())
+    for record in variants:
+        response = client.post("/api/v1/partner/match", headers=partner, json={"hashes": [record]})
+        assert response.status_code in (200, 400), response.get_json()
+        assert validator.is_valid(record) == (response.status_code == 200), (record, response.get_json())
+    assert 0 < sum(map(validator.is_valid, variants)) < len(variants)
+
+
+@pytest.mark.parametrize("cursor", ["", "given", "0", "7", "9" * 18, "1.0", "1.2.0123456789abcdeg", "1.2.0123456789abcde",
+                                    "1.2.0123456789abcdef0", "-1.2.0123456789abcdef", "1.2.0123456789ABCDEF", "1e3", "²",
+                                    " 1", "1.2.0123456789abcdef\n", "\x00"])
+def test_spec_and_server_agree_on_the_cursor(client, partner, cursor):
+    spec = spec_of(client)
+    parameter = next(p for p in spec["paths"]["/api/v1/partner/hashes"]["get"]["parameters"] if p["name"] == "cursor")
+    if cursor == "given":  # a next_cursor the server gave
+        cursor = client.get("/api/v1/partner/hashes", headers=partner).get_json()["next_cursor"]
+    # jsonschema_rs (Schemathesis' validator) reads patterns as ECMA-262 does, as OpenAPI 3.1 says: "$" is
+    # the end of the text. Python's re, which the jsonschema package uses, also lets "$" match before a
+    # final newline, so it would take a cursor ending in "\n".
+    allowed = jsonschema_rs.validator_for(parameter["schema"]).is_valid(cursor)
+    response = client.get("/api/v1/partner/hashes", query_string={"cursor": cursor}, headers=partner)
+    assert (response.status_code == 200) == allowed, response.get_json()
+
+
+@pytest.mark.parametrize("number, integer", [("3", True), ("3.0", True), ("3e0", True), ("30e-1", True), ("-0.0", True),
+                                             ("3.5", False), ("1e400", False)])
+def test_spec_and_server_agree_on_integers(client, partner, number, integer):
+    """JSON Schema counts 3.0 as an integer; so does the server. 3.5 is not one for either. (Nor is 1e-400
+    for the server, which reads numbers exactly; a validator reading it as the float 0.0 would say it is.)"""
+    body = '{"hashes": [{"type": "md5", "value": "%s"}], "max_distance": %s}' % ("a" * 32, number)
+    schema = spec_of(client)["components"]["schemas"]["MatchQuery"]["properties"]["max_distance"]
+    assert Draft202012Validator(schema).is_valid(json.loads(body)["max_distance"]) == integer
+    response = client.post("/api/v1/partner/match", headers=partner, data=body, content_type="application/json")
+    assert (response.status_code == 200) == integer, response.get_json()

@@ -22,9 +22,15 @@ def match(client, partner, hashes, **extra):
     return response.get_json()["results"]
 
 
-def feedback(client, partner, *pairs):
+def feedback(client, partner, *reports):
+    """Reports (entry, outcome), each entry a feed entry (its id and value: the receipt)."""
     return client.post("/api/v1/partner/feedback", headers=partner,
-                       json={"feedback": [{"id": i, "outcome": o} for i, o in pairs]})
+                       json={"feedback": [{"id": e["id"], "value": e["value"], "outcome": o} for e, o in reports]})
+
+
+def other_partner(app, name="other-platform"):
+    with app.app_context():
+        return {"Authorization": "Bearer " + storage.add_partner(name)}
 
 
 # -- tokens ------------------------------------------------------------------------------------
@@ -62,12 +68,84 @@ def test_feed_entries(client, partner):
     record = media_record(1, quality=77)
     submit(client, record)
     entries, cursor = read_feed(client, partner)
-    assert [(e["type"], e["value"], e["quality"]) for e in entries] == [
-        (h["type"], h["value"], h.get("quality")) for h in record["hashes"]]
+    assert sorted((e["type"], e["value"], e["quality"]) for e in entries) == sorted(
+        (h["type"], h["value"], h.get("quality")) for h in record["hashes"])
     for e in entries:
-        assert e["status"] == "active" and e["media"] == "image" and e["not_violating"] == 0
+        assert e["status"] == "active" and e["media"] == "image" and e["disputed"] is False
         assert len(e["updated"]) == 10
     assert len({e["id"] for e in entries}) == 3
+
+
+def test_ids_and_order_do_not_group_a_submission_into_photos(client, partner):
+    photos = [media_record(seed) for seed in range(20)]
+    submit(client, *photos)
+    entries, _ = read_feed(client, partner)
+    photo_of = {h["value"]: n for n, photo in enumerate(photos) for h in photo["hashes"]}
+    order = [photo_of[e["value"]] for e in entries]
+    assert sorted(order) == sorted(n for n in range(20) for _ in range(3))
+    # Submission order would keep each photo's 3 entries together; a random order almost
+    # never does for all 20 (chance ~1e-40).
+    runs = sum(1 for a, b in zip(order, order[1:]) if a != b) + 1
+    assert runs > 20
+    ids = [e["id"] for e in entries]
+    assert ids != sorted(ids) and ids != sorted(ids, reverse=True)
+    assert max(ids) - min(ids) > 1000 * len(ids)  # not counted up: spread over 31 bits
+    assert all(1 <= i < 2**31 for i in ids)
+
+
+def test_a_withdrawn_entry_is_a_tombstone_without_its_hash(client, partner):
+    receipt = submit(client, media_record(1))
+    held, cursor = read_feed(client, partner)
+    withdraw(client, receipt)
+    changed, cursor = read_feed(client, partner, cursor)
+    assert sorted(e["id"] for e in changed) == sorted(e["id"] for e in held)
+    for e in changed:
+        assert set(e) == {"id", "status", "updated"} and e["status"] == "withdrawn"
+    assert not {h["value"] for h in media_record(1)["hashes"]} & {str(v) for e in changed for v in e.values()}
+
+
+@pytest.mark.parametrize("limit", [1, 2, 1000])
+def test_a_reader_that_starts_after_a_withdrawal_never_sees_it(app, client, partner, limit):
+    first = submit(client, media_record(1))
+    submit(client, media_record(2))
+    early, early_cursor = read_feed(client, partner)  # an early reader holds both photos
+    withdraw(client, first)
+    submit(client, media_record(3))
+    late = other_partner(app, "late-platform")  # joins after the withdrawal, reads from the beginning
+    entries, late_cursor = read_feed(client, late, limit=limit)
+    kept = {h["value"] for seed in (2, 3) for h in media_record(seed)["hashes"]}
+    assert {e["value"] for e in entries} == kept and {e["status"] for e in entries} == {"active"}
+    assert not {e["id"] for e in early if e["value"] not in kept} & {e["id"] for e in entries}
+    changed, early_cursor = read_feed(client, partner, early_cursor)  # the early reader gets tombstones
+    assert {e["status"] for e in changed} == {"withdrawn", "active"}
+    assert {e["id"] for e in changed if e["status"] == "withdrawn"} == {
+        e["id"] for e in early if e["value"] in {h["value"] for h in media_record(1)["hashes"]}}
+    assert read_feed(client, late, late_cursor)[0] == []
+    # A later withdrawal reaches the late reader too (it holds those entries now).
+    withdraw(client, submit(client, media_record(4)))
+    changed, _ = read_feed(client, late, late_cursor)
+    assert len(changed) == 3 and {e["status"] for e in changed} == {"withdrawn"}
+    # A photo enrolled again is active again, also for a reader from the beginning.
+    submit(client, media_record(1))
+    again, _ = read_feed(client, other_partner(app, "third-platform"), limit=limit)
+    assert {h["value"] for h in media_record(1)["hashes"]} <= {e["value"] for e in again}
+
+
+def test_a_cursor_from_before_the_renumbering_is_refused(client, partner):
+    response = client.get("/api/v1/partner/hashes?cursor=4711", headers=partner)
+    assert response.status_code == 400 and "from the beginning" in response.get_json()["detail"]
+
+
+def test_a_made_up_cursor_cannot_claim_an_earlier_start(client, partner):
+    """Claiming to have begun at 0 would get the tombstones of withdrawals before one began."""
+    withdraw(client, submit(client, media_record(1)))
+    _, cursor = read_feed(client, partner)
+    seq, begun, mac = cursor.split(".")
+    assert int(begun) > 0
+    for forged in ("%s.0.%s" % (seq, mac), "0.0.%s" % mac, "0.0.0000000000000000", "%s.%s.%s" % (seq, begun, "0" * 16)):
+        response = client.get("/api/v1/partner/hashes", query_string={"cursor": forged}, headers=partner)
+        assert response.status_code == 400, forged
+    assert read_feed(client, partner, "%s.%s.%s" % (0, begun, mac))[0] == []  # its own start, from seq 0: still none
 
 
 def test_one_entry_per_distinct_hash_active_while_any_case_holds_it(client, partner):
@@ -80,7 +158,8 @@ def test_one_entry_per_distinct_hash_active_while_any_case_holds_it(client, part
     assert changed == []  # still held by the second case: nothing changed for platforms
     withdraw(client, second, [1])
     changed, cursor = read_feed(client, partner, cursor)
-    assert {e["value"] for e in changed} == {h["value"] for h in media_record(1)["hashes"]}
+    assert {e["id"] for e in changed} == {e["id"] for e in entries if e["value"] in {
+        h["value"] for h in media_record(1)["hashes"]}}
     assert {e["status"] for e in changed} == {"withdrawn"}
     submit(client, media_record(1))  # enrolled again: active again, as a change
     changed, cursor = read_feed(client, partner, cursor)
@@ -94,7 +173,8 @@ def test_same_hash_in_two_items_of_one_case(client, partner):
     assert len(entries) == 5
     withdraw(client, receipt, [1])
     changed, cursor = read_feed(client, partner, cursor)
-    assert {e["type"] for e in changed} == {"md5", "sha256"}  # the PDQ is still held by item 2
+    type_of = {e["id"]: e["type"] for e in entries}
+    assert {type_of[e["id"]] for e in changed} == {"md5", "sha256"}  # the PDQ is still held by item 2
 
 
 def test_paging_from_any_cursor(client, partner):
@@ -121,7 +201,9 @@ def test_feed_shows_each_change_once_with_its_latest_state(client, partner):
     assert len(changed) == 3 and {e["status"] for e in changed} == {"active"}
 
 
-@pytest.mark.parametrize("query", ["cursor=abc", "cursor=-1", "cursor=%C2%B2", "cursor=" + "9" * 19,
+@pytest.mark.parametrize("query", ["cursor=abc", "cursor=-1", "cursor=%C2%B2", "cursor=" + "9" * 19, "cursor=1.",
+                                   "cursor=.1", "cursor=1.2", "cursor=1.2.3", "cursor=1.-2.aaaaaaaaaaaaaaaa",
+                                   "cursor=1.2.AAAAAAAAAAAAAAAA", "cursor=1." + "9" * 19 + ".aaaaaaaaaaaaaaaa",
                                    "limit=0", "limit=10001", "limit=x", "limit=%C2%B2"])
 def test_bad_feed_parameters(client, partner, query):
     response = client.get("/api/v1/partner/hashes?" + query, headers=partner)
@@ -320,58 +402,166 @@ def test_a_window_never_matches_a_pdq_unless_the_rules_say_so(app_factory, monke
 # -- feedback ----------------------------------------------------------------------------------
 
 
-def entry_ids(client, partner, record):
+def entries_of(client, partner, record):
+    """The feed entries of a record's hashes, in the record's order."""
     entries, _ = read_feed(client, partner)
-    by_value = {e["value"]: e["id"] for e in entries}
+    by_value = {e["value"]: e for e in entries if e["status"] == "active"}
     return [by_value[h["value"]] for h in record["hashes"]]
+
+
+def case_reports(client, receipt):
+    status = client.get("/api/v1/cases/" + receipt["case_id"], headers={"X-Case-PIN": receipt["pin"]}).get_json()
+    return [i["reports"] for i in status["items"]]
 
 
 def test_feedback_counts_in_the_case_status(app, client, partner):
     receipt = submit(client, media_record(1), media_record(2))
-    pdq1, md5_1, _ = entry_ids(client, partner, media_record(1))
-    pdq2, _, _ = entry_ids(client, partner, media_record(2))
-    with app.app_context():
-        other = {"Authorization": "Bearer " + storage.add_partner("other-platform")}
+    pdq1, md5_1, _ = entries_of(client, partner, media_record(1))
+    pdq2, _, _ = entries_of(client, partner, media_record(2))
+    other = other_partner(app)
     assert feedback(client, partner, (pdq1, "pending_review"), (md5_1, "removed")).status_code == 200
     assert feedback(client, other, (pdq1, "not_violating"), (pdq2, "pending_review")).status_code == 200
-    status = client.get("/api/v1/cases/" + receipt["case_id"], headers={"X-Case-PIN": receipt["pin"]}).get_json()
-    assert [i["reports"] for i in status["items"]] == [
+    assert case_reports(client, receipt) == [
         {"matched": 2, "removed": 1, "not_removed": 1},
         {"matched": 1, "removed": 0, "not_removed": 0},
     ]
 
 
-def test_the_last_word_counts_and_the_feed_shows_not_violating(client, partner):
-    submit(client, media_record(1))
-    pdq, _, _ = entry_ids(client, partner, media_record(1))
+def test_a_report_replaces_the_partners_earlier_one_never_adds(app, client, partner):
+    receipt = submit(client, media_record(1))
+    pdq, md5, _ = entries_of(client, partner, media_record(1))
+    for _ in range(5):
+        assert feedback(client, partner, (pdq, "removed"), (md5, "removed")).status_code == 200
+    assert case_reports(client, receipt) == [{"matched": 1, "removed": 1, "not_removed": 0}]
+    feedback(client, partner, (pdq, "not_violating"), (md5, "not_violating"))  # changed its mind
+    assert case_reports(client, receipt) == [{"matched": 1, "removed": 0, "not_removed": 1}]
+    assert feedback(client, other_partner(app), (pdq, "removed")).status_code == 200
+    assert case_reports(client, receipt) == [{"matched": 2, "removed": 1, "not_removed": 1}]
+    with app.app_context():
+        assert len(storage.db.session.scalars(storage.select(storage.Feedback)).all()) == 3
+
+
+def test_feedback_needs_the_entrys_value_as_its_receipt(app, client, partner):
+    receipt = submit(client, media_record(1), media_record(2))
+    pdq, md5, _ = entries_of(client, partner, media_record(1))
     _, cursor = read_feed(client, partner)
-    assert feedback(client, partner, (pdq, "not_violating")).get_json() == {"recorded": 1}
-    changed, cursor = read_feed(client, partner, cursor)
-    assert [(e["id"], e["not_violating"]) for e in changed] == [(pdq, 1)]
-    feedback(client, partner, (pdq, "not_violating"))  # same word again: no change
+    wrong = dict(pdq, value=entries_of(client, partner, media_record(2))[0]["value"])  # another entry's value
+    for reports in ([(dict(pdq, value="0" * 64), "removed")], [(md5, "removed"), (wrong, "not_violating")],
+                    [(dict(pdq, id=pdq["id"] % (2**31 - 1) + 1), "removed")], [(dict(md5, value=md5["value"].upper()), "removed")]):
+        response = feedback(client, partner, *reports)
+        assert response.status_code == 403, reports
+        assert response.get_json()["error"] == "forbidden"
+        assert "never given to you" in response.get_json()["detail"] and "nothing was recorded" in response.get_json()["detail"]
+    assert case_reports(client, receipt) == [{"matched": 0, "removed": 0, "not_removed": 0}] * 2
     assert read_feed(client, partner, cursor)[0] == []
+    no_value = client.post("/api/v1/partner/feedback", headers=partner,
+                           json={"feedback": [{"id": pdq["id"], "outcome": "removed"}]})
+    assert no_value.status_code == 400 and "value" in no_value.get_json()["detail"]
+
+
+def test_a_partner_sees_only_whether_another_disputes_an_entry(app, client, partner):
+    submit(client, media_record(1))
+    other = other_partner(app)
+    pdq, _, _ = entries_of(client, partner, media_record(1))
+    _, mine = read_feed(client, partner)
+    _, theirs = read_feed(client, other)
+
+    def disputed(headers, cursor):
+        changed, cursor = read_feed(client, headers, cursor)
+        return [(e["id"], e["disputed"]) for e in changed], cursor
+
+    assert feedback(client, partner, (pdq, "not_violating")).get_json() == {"recorded": 1}
+    seen, mine = disputed(partner, mine)
+    assert seen == [(pdq["id"], False)]  # its own report is no dispute
+    seen, theirs = disputed(other, theirs)
+    assert seen == [(pdq["id"], True)]
+    feedback(client, partner, (pdq, "not_violating"))  # same word again: no change
+    assert read_feed(client, partner, mine)[0] == []
+    feedback(client, other, (pdq, "not_violating"))  # now each sees the other's
+    assert disputed(partner, mine)[0] == [(pdq["id"], True)]
+    assert disputed(other, theirs)[0] == [(pdq["id"], True)]
+    _, mine = read_feed(client, partner, mine)
+    _, theirs = read_feed(client, other, theirs)
     feedback(client, partner, (pdq, "removed"))  # changed its mind
-    changed, cursor = read_feed(client, partner, cursor)
-    assert [(e["id"], e["not_violating"]) for e in changed] == [(pdq, 0)]
+    assert disputed(partner, mine)[0] == [(pdq["id"], True)]
+    assert disputed(other, theirs)[0] == [(pdq["id"], False)]
+    (found,) = match(client, partner, [{"type": "pdq", "value": pdq["value"], "quality": 90}])
+    assert [(m["id"], m["disputed"]) for m in found["matches"]] == [(pdq["id"], True)]
+    (found,) = match(client, other, [{"type": "pdq", "value": pdq["value"], "quality": 90}])
+    assert [(m["id"], m["disputed"]) for m in found["matches"]] == [(pdq["id"], False)]
+    assert "not_violating" not in found["matches"][0]
+
+
+def test_feedback_is_rate_limited_per_partner(app_factory):
+    now = [1_000_000_040.0]  # 20 s into a minute (1_000_000_020 is one)
+    app = app_factory(FEEDBACK_PER_MINUTE=5, FEEDBACK_CLOCK=lambda: now[0])
+    client = app.test_client()
+    partner, other = other_partner(app, "first"), other_partner(app, "second")
+    receipt = submit(client, media_record(1), media_record(2))
+    one = entries_of(client, partner, media_record(1))
+    two = entries_of(client, partner, media_record(2))
+    assert feedback(client, partner, *[(e, "removed") for e in one]).status_code == 200  # 3 of 5
+    _, cursor = read_feed(client, partner)
+    response = feedback(client, partner, *[(e, "not_violating") for e in two])  # 3 more: too many
+    assert response.status_code == 429 and response.get_json()["error"] == "too_many_requests"
+    assert response.headers["Retry-After"] == "40"
+    assert "40 seconds" in response.get_json()["detail"]
+    assert case_reports(client, receipt)[1] == {"matched": 0, "removed": 0, "not_removed": 0}
+    assert read_feed(client, partner, cursor)[0] == []
+    assert feedback(client, partner, *[(e, "removed") for e in two[:2]]).status_code == 200  # 5 of 5
+    assert feedback(client, other, *[(e, "removed") for e in two]).status_code == 200  # its own limit
+    now[0] += 39.5
+    assert feedback(client, partner, (two[2], "removed")).headers["Retry-After"] == "1"
+    now[0] += 0.5  # the next minute
+    assert feedback(client, partner, *[(e, "not_violating") for e in two]).status_code == 200
+    too_big = feedback(client, partner, *[(e, "removed") for e in one + two])
+    assert too_big.status_code == 400 and "at most 5 reports a minute" in too_big.get_json()["detail"]
+    assert case_reports(client, receipt) == [{"matched": 1, "removed": 1, "not_removed": 0},
+                                            {"matched": 2, "removed": 1, "not_removed": 1}]
 
 
 def test_feedback_validation_changes_nothing(client, partner):
     receipt = submit(client, media_record(1))
-    pdq, _, _ = entry_ids(client, partner, media_record(1))
+    pdq, _, _ = entries_of(client, partner, media_record(1))
     _, cursor = read_feed(client, partner)
-    for body in ({"feedback": [{"id": pdq, "outcome": "not_violating"}, {"id": 999999, "outcome": "removed"}]},
-                 {"feedback": [{"id": pdq, "outcome": "not_violating"}, {"id": pdq, "outcome": "deleted"}]},
-                 {"feedback": [{"id": 2**40, "outcome": "removed"}]}, {"feedback": [{"id": "1", "outcome": "removed"}]},
-                 {"feedback": [{"id": pdq}]}, {"feedback": []}, {"id": pdq, "outcome": "removed"}):
+    ok = {"id": pdq["id"], "value": pdq["value"], "outcome": "not_violating"}
+    for body in ({"feedback": [ok, dict(ok, outcome="deleted")]}, {"feedback": [dict(ok, id=2**40)]},
+                 {"feedback": [dict(ok, id=str(pdq["id"]))]}, {"feedback": [dict(ok, value=7)]},
+                 {"feedback": [dict(ok, value="")]}, {"feedback": [dict(ok, value="a" * 129)]},
+                 {"feedback": [{"id": pdq["id"], "value": pdq["value"]}]}, {"feedback": []}, ok):
         response = client.post("/api/v1/partner/feedback", headers=partner, json=body)
         assert response.status_code == 400, body
     assert read_feed(client, partner, cursor)[0] == []
-    status = client.get("/api/v1/cases/" + receipt["case_id"], headers={"X-Case-PIN": receipt["pin"]}).get_json()
-    assert status["items"][0]["reports"] == {"matched": 0, "removed": 0, "not_removed": 0}
+    assert case_reports(client, receipt) == [{"matched": 0, "removed": 0, "not_removed": 0}]
 
 
 def test_feedback_on_a_withdrawn_entry_is_kept(client, partner):
     receipt = submit(client, media_record(1))
-    pdq, _, _ = entry_ids(client, partner, media_record(1))
+    pdq, _, _ = entries_of(client, partner, media_record(1))
     withdraw(client, receipt)
     assert feedback(client, partner, (pdq, "removed")).status_code == 200
+    assert case_reports(client, receipt) == [{"matched": 1, "removed": 1, "not_removed": 0}]
+
+
+def test_the_rate_limit_holds_for_reports_sent_at_once(app_factory):
+    """Reports racing in parallel (as from several server processes) share one count."""
+    import threading
+
+    app = app_factory(FEEDBACK_PER_MINUTE=5, FEEDBACK_CLOCK=lambda: 1_000_000_040.0)
+    partner = other_partner(app, "racing")
+    client = app.test_client()
+    submit(client, *[media_record(n) for n in range(3)])
+    entries, _ = read_feed(client, partner)
+    statuses = []
+
+    def report(entry):
+        statuses.append(feedback(app.test_client(), partner, (entry, "removed")).status_code)
+
+    threads = [threading.Thread(target=report, args=(e,)) for e in entries[:9]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 5 + [429] * 4
+    with app.app_context():
+        assert len(storage.db.session.scalars(storage.select(storage.Feedback)).all()) == 5

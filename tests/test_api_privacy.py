@@ -70,9 +70,11 @@ def test_no_address_or_agent_in_tables_or_logs(app, partner, server, caplog, cap
     assert call(server, "GET", "/api/v1/cases/" + receipt["case_id"], headers=pin)[0] == 200
     assert call(server, "GET", "/api/v1/cases/" + receipt["case_id"], headers={"X-Case-PIN": "1"})[0] == 404
     assert call(server, "POST", "/api/v1/cases", {"items": "bad"})[0] == 400
-    assert call(server, "GET", "/api/v1/partner/hashes", headers=partner)[0] == 200
-    assert call(server, "POST", "/api/v1/partner/feedback", {"feedback": [{"id": 1, "outcome": "removed"}]},
-                headers=partner)[0] == 200
+    status, page = call(server, "GET", "/api/v1/partner/hashes", headers=partner)
+    assert status == 200
+    entry = json.loads(page)["entries"][0]
+    report = {"id": entry["id"], "value": entry["value"], "outcome": "removed"}
+    assert call(server, "POST", "/api/v1/partner/feedback", {"feedback": [report]}, headers=partner)[0] == 200
     assert call(server, "POST", "/api/v1/cases/%s/withdraw" % receipt["case_id"], {}, headers=pin)[0] == 200
 
     logs = "\n".join(r.getMessage() for r in caplog.records)

@@ -7,6 +7,8 @@ from sqlalchemy import inspect, text
 from backend import pins, storage
 from backend.models import db
 
+from .conftest import media_record
+
 
 def test_migrations_match_the_models(app_factory):
     app = app_factory()
@@ -50,7 +52,7 @@ def test_partner_public_upgrades_and_downgrades_with_data(app_factory):
                               "VALUES (1, 'md5', :v, 'image', 'active', 0, '2026-01-02', 1)"), {"v": "0" * 32})
             conn.execute(text("INSERT INTO feedback (partner_id, entry_id, outcome, updated) "
                               "VALUES (1, 1, 'removed', '2026-01-02')"))
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision="0003")  # 0004 drops feedback made without receipts
         assert "public" in partner_columns()
         assert storage.public_platforms() == []
         assert [p.public for p in storage.partners()] == [False]
@@ -95,6 +97,74 @@ def test_pin_attempts_upgrade_and_downgrade(app_factory):
     app.extensions.pop("takeback_pin_key")  # a new key is made with the new table
     assert client.get("/api/v1/cases/OLD-CASE", headers={"X-Case-PIN": "123456789012"}).status_code == 200
     assert client.get("/api/v1/cases/no-such-case", headers=wrong).status_code == 404
+
+
+def test_0004_renumbers_the_feed_and_drops_reports_without_receipts(app_factory):
+    """0004: random entry ids and a random seq order for existing entries (links kept), no old
+    feedback, a table of feedback quotas; the app works on the result; downgrade keeps the data."""
+    app = app_factory()
+    client = app.test_client()
+    photos = [media_record(n) for n in range(8)]
+    with app.app_context():
+        db.drop_all()
+        flask_migrate.upgrade(revision="0003")
+        with db.engine.begin() as conn:  # a case as 0003 stored it: consecutive ids and seqs, per photo
+            conn.execute(text("INSERT INTO partner (id, name, token_hash, created) "  # past PostgreSQL's serial
+                              "VALUES (100, 'ExampleTube', :h, '2026-01-02')"), {"h": "a" * 64})
+            conn.execute(text("INSERT INTO \"case\" (id, pin_verifier, created) VALUES ('OLD-CASE', :v, '2026-01-02')"),
+                         {"v": pins.make_verifier("123456789012", n=2**10)})
+            entry = 0
+            for number, photo in enumerate(photos, 1):
+                conn.execute(text("INSERT INTO media_item (id, case_id, number, media, status) "
+                                  "VALUES (:n, 'OLD-CASE', :n, 'image', 'active')"), {"n": number})
+                for h in photo["hashes"]:
+                    entry += 1
+                    conn.execute(text("INSERT INTO feed_entry (id, type, value, quality, media, status, "
+                                      "not_violating, updated, seq) VALUES (:id, :type, :value, :quality, 'image', "
+                                      "'active', :nv, '2026-01-02', :id)"),
+                                 {"id": entry, "type": h["type"], "value": h["value"], "quality": h.get("quality"),
+                                  "nv": entry % 2})
+                    conn.execute(text("INSERT INTO item_hash (item_id, entry_id) VALUES (:n, :e)"),
+                                 {"n": number, "e": entry})
+                    conn.execute(text("INSERT INTO feedback (partner_id, entry_id, outcome, updated) "
+                                      "VALUES (100, :e, 'not_violating', '2026-01-02')"), {"e": entry})
+            conn.execute(text("UPDATE feed_state SET seq = :s WHERE id = 1"), {"s": entry})
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, seq, value, not_violating FROM feed_entry")).all()
+            links = conn.execute(text("SELECT h.item_id, e.value FROM item_hash h "
+                                      "JOIN feed_entry e ON e.id = h.entry_id")).all()
+            assert conn.execute(text("SELECT COUNT(*) FROM feedback")).scalar_one() == 0
+            assert conn.execute(text("SELECT seq FROM feed_state")).scalar_one() == entry
+        assert sorted(seq for _, seq, _, _ in rows) == list(range(1, entry + 1))
+        by_seq = [value for _, value in sorted((seq, value) for _, seq, value, _ in rows)]
+        assert by_seq != [h["value"] for photo in photos for h in photo["hashes"]]  # no longer in photo order
+        ids = sorted(i for i, _, _, _ in rows)
+        assert len(ids) == entry and ids != list(range(1, entry + 1)) and ids[-1] - ids[0] > 1000 * entry
+        assert {n for _, _, _, n in rows} == {0}
+        assert sorted(links) == sorted((n, h["value"]) for n, photo in enumerate(photos, 1) for h in photo["hashes"])
+        assert "feedback_quota" in inspect(db.engine).get_table_names()
+        token = storage.add_partner("LaterTube")
+    partner = {"Authorization": "Bearer " + token}
+    page = client.get("/api/v1/partner/hashes", headers=partner).get_json()
+    assert sorted(e["id"] for e in page["entries"]) == ids
+    assert client.get("/api/v1/partner/hashes?cursor=24", headers=partner).status_code == 400  # an old cursor
+    first = page["entries"][0]
+    report = {"id": first["id"], "value": first["value"], "outcome": "removed"}
+    assert client.post("/api/v1/partner/feedback", headers=partner, json={"feedback": [report]}).status_code == 200
+    pin = {"X-Case-PIN": "123456789012"}
+    assert client.post("/api/v1/cases/OLD-CASE/withdraw", json={}, headers=pin).status_code == 200
+    changed = client.get("/api/v1/partner/hashes", query_string={"cursor": page["next_cursor"]}, headers=partner)
+    assert sorted(e["id"] for e in changed.get_json()["entries"]) == ids
+    assert {e["status"] for e in changed.get_json()["entries"]} == {"withdrawn"}
+    with app.app_context():
+        db.session.remove()
+        flask_migrate.downgrade(revision="0003")
+        assert "feedback_quota" not in inspect(db.engine).get_table_names()
+        with db.engine.connect() as conn:
+            assert sorted(conn.execute(text("SELECT id FROM feed_entry")).scalars()) == ids
+            assert conn.execute(text("SELECT COUNT(*) FROM feedback")).scalar_one() == 1
+        flask_migrate.upgrade()
 
 
 def test_the_app_works_on_a_migrated_database(app_factory):

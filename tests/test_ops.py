@@ -109,8 +109,8 @@ def test_counters_move_after_real_requests_and_hold_no_ids(app_factory, partner)
     asked = [media_record(1)["hashes"][1], {"type": "md5", "value": "0" * 32}]  # one enrolled, one not
     assert client.post("/api/v1/partner/match", json={"hashes": asked}, headers=partner).status_code == 200
     entries = client.get("/api/v1/partner/hashes", headers=partner).get_json()["entries"]
-    outcomes = [{"id": entries[0]["id"], "outcome": "removed"}, {"id": entries[1]["id"], "outcome": "removed"},
-                {"id": entries[2]["id"], "outcome": "not_violating"}]
+    outcomes = [{"id": e["id"], "value": e["value"], "outcome": o}
+                for e, o in zip(entries, ("removed", "removed", "not_violating"))]
     assert client.post("/api/v1/partner/feedback", json={"feedback": outcomes}, headers=partner).status_code == 200
 
     after, body = samples(client)

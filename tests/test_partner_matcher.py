@@ -7,16 +7,16 @@ from takeback.partner import LocalStore, Matcher
 from .conftest import flip_bits, pdq_hex
 
 
-def entry(id_, value, quality=90, media="image", status="active", type_="pdq", not_violating=0):
+def entry(id_, value, quality=90, media="image", status="active", type_="pdq", disputed=False):
     return {"id": id_, "type": type_, "value": value, "quality": quality, "media": media, "status": status,
-            "updated": "2026-11-25", "not_violating": not_violating}
+            "updated": "2026-11-25", "disputed": disputed}
 
 
 def test_match_rule_weak_hashes_and_refresh(tmp_path):
     rng = random.Random(1)
     strong, weak, other = pdq_hex(rng), pdq_hex(rng), pdq_hex(rng)
     store = LocalStore(tmp_path / "s.sqlite")
-    store.apply_page([entry(1, strong), entry(2, weak, quality=20), entry(3, other, not_violating=4),
+    store.apply_page([entry(1, strong), entry(2, weak, quality=20), entry(3, other, disputed=True),
                       entry(4, "ab" * 16, type_="md5", quality=None)], "10")
     matcher = Matcher.from_store(store.path)
     assert len(matcher) == 2 and 2 not in matcher.index  # a weak PDQ is never indexed
@@ -25,16 +25,18 @@ def test_match_rule_weak_hashes_and_refresh(tmp_path):
                {"type": "pdq", "value": other, "quality": 100}]
     found = matcher.match_records(queries)
     assert [[(m.entry["id"], m.distance) for m in f] for f in found] == [[(1, 31)], [], [], [], [(4, 0)], [(3, 0)]]
-    assert found[5][0].to_json()["not_violating"] == 4
+    assert found[5][0].to_json()["disputed"] is True
 
-    # Withdraw 1, change 3 (a new not_violating count), add 5: refresh applies exactly those.
+    # Withdraw 1 (a tombstone: no hash), change 3 (no longer disputed), add 5: refresh applies exactly those.
     newer = pdq_hex(rng)
-    store.apply_page([entry(1, strong, status="withdrawn"), entry(3, other, not_violating=5), entry(5, newer)], "20")
+    store.apply_page([{"id": 1, "status": "withdrawn", "updated": "2026-11-26"}, entry(3, other), entry(5, newer)],
+                     "20.0")
     assert matcher.match_records([HashRecord("pdq", strong, 90)])[0] == []  # withdrawn: gone before refresh (read from the store)
     assert matcher.refresh() == 3 and matcher.refresh() == 0
     assert 1 not in matcher.index and 5 in matcher.index and len(matcher) == 2
     assert [m.entry["id"] for m in matcher.match_records([HashRecord("pdq", newer, 90)])[0]] == [5]
-    assert matcher.match_records([HashRecord("pdq", other, 90)])[0][0].entry["not_violating"] == 5
+    assert matcher.match_records([HashRecord("pdq", other, 90)])[0][0].entry["disputed"] is False
+    assert store.entry(1) is None and strong not in {e["value"] for e in store.entries()}
 
 
 def test_video_evidence_is_per_entry_with_frames_and_a_summary(tmp_path):

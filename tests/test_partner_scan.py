@@ -140,7 +140,7 @@ def test_scan_finds_exactly_the_planted_copies(app, tmp_path):
             continue
         pdq = [m for m in line["matches"] if m["type"] == "pdq"]
         assert len(pdq) == 1 and 0 <= pdq[0]["distance"] <= 31 and line["media"] == "image"
-        assert pdq[0]["entry_media"] == "image" and pdq[0]["not_violating"] == 0
+        assert pdq[0]["entry_media"] == "image" and pdq[0]["disputed"] is False
         originals.setdefault(original, set()).add(pdq[0]["entry"])
     assert all(len(ids) == 1 for ids in originals.values())  # copies of one photo: one entry
     assert len(set.union(*originals.values())) == len(originals)

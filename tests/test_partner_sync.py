@@ -30,10 +30,11 @@ def test_sync_while_cases_are_created_and_withdrawn(app, partner, tmp_path):
                     response = client.post("/api/v1/cases/%s/withdraw" % receipt["case_id"], json=body,
                                            headers={"X-Case-PIN": receipt["pin"]})
                     assert response.status_code == 200
-                if n % 4 == 0:  # another platform's feedback changes entries too (not_violating)
+                if n % 4 == 0:  # another platform's feedback changes entries too (disputed)
                     entries, _ = read_feed(client, partner)
+                    entry = [e for e in entries if e["status"] == "active"][-1]
                     response = client.post("/api/v1/partner/feedback", headers=partner, json={"feedback": [
-                        {"id": entries[-1]["id"], "outcome": "not_violating"}]})
+                        {"id": entry["id"], "value": entry["value"], "outcome": "not_violating"}]})
                     assert response.status_code == 200
         except BaseException as e:
             errors.append(e)
@@ -44,21 +45,23 @@ def test_sync_while_cases_are_created_and_withdrawn(app, partner, tmp_path):
         threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
         for t in threads:
             t.start()
-        syncs = 0
+        syncs = dropped = 0
         while any(t.is_alive() for t in threads):
-            sync(client, store, page_size=7)
+            dropped += sync(client, store, page_size=7)["dropped"]
             syncs += 1
         for t in threads:
             t.join()
         assert not errors, errors
-        sync(client, store, page_size=7)
-        server_feed, cursor = read_feed(app.test_client(), partner)
+        dropped += sync(client, store, page_size=7)["dropped"]
+        # The feed as a platform reading it from the beginning now sees it: the active entries.
+        server_feed, cursor = read_feed(app.test_client(), {"Authorization": "Bearer " + token})
 
         local = store_snapshot(store)
         assert local == feed_snapshot(server_feed)
-        assert store.cursor == cursor
-        assert {e["status"] for e in local.values()} == {"active", "withdrawn"}
-        assert any(e["not_violating"] for e in local.values())
+        assert store.cursor.split(".")[0] == cursor.split(".")[0]
+        assert {e["status"] for e in local.values()} == {"active"}  # tombstones deleted their entries
+        assert dropped > 0
+        assert any(e["disputed"] for e in local.values())
         assert syncs > 1
         # The matcher indexes exactly the active, matchable PDQ entries.
         matcher = Matcher.from_store(store.path)
@@ -125,22 +128,27 @@ def test_withdrawn_entries_leave_the_matcher_and_feedback_shows_in_evidence(app,
         matcher = Matcher.from_store(store.path)
         query = [kept["hashes"][0], gone["hashes"][0]]
         assert [len(found) for found in matcher.match_records(query)] == [1, 1]
+        gone_id = [e["id"] for e in store.entries() if e["value"] == gone["hashes"][0]["value"]][0]
 
         response = client.post("/api/v1/cases/%s/withdraw" % receipt["case_id"], json={"items": [2]},
                                headers={"X-Case-PIN": receipt["pin"]})
         assert response.status_code == 200
         (kept_match,), _ = matcher.match_records(query)
-        api.feedback([{"id": kept_match.entry["id"], "outcome": "not_violating"}])
-        sync(api, store)
-        # Withdrawn: gone from matching at once (entries are read from the store), and from the index on refresh.
+        report = {"id": kept_match.entry["id"], "value": kept_match.entry["value"], "outcome": "not_violating"}
+        assert client.post("/api/v1/partner/feedback", headers=partner, json={"feedback": [report]}).status_code == 200
+        assert api.feedback([dict(report, outcome="removed")]) == 1  # its own report is no dispute
+        assert sync(api, store)["dropped"] == 3
+        # Withdrawn: the store forgets the entry (its hash too), the matcher at once and its index on refresh.
+        assert store.entry(gone_id) is None
+        assert gone["hashes"][0]["value"] not in {e["value"] for e in store.entries()}
         found = matcher.match_records(query)
         assert len(found[0]) == 1 and found[1] == []
         assert matcher.refresh() > 0
-        gone_id = [e["id"] for e in store.entries() if e["value"] == gone["hashes"][0]["value"]][0]
         assert gone_id not in matcher.index
-        # Many platforms finding no violation is reported, not hidden.
+        assert Matcher.from_store(store.path).match_records(query)[1] == []
+        # Another platform finding no violation is shown, not hidden.
         (match,), _ = matcher.match_records(query)
-        assert match.to_json()["not_violating"] == 1
+        assert match.to_json()["disputed"] is True
         # Digests match by equality; so does the whole record through match_media.
         result = matcher.match_media(kept)
         assert sorted(m.entry["type"] for m in result.matches) == ["md5", "pdq", "sha256"]
@@ -166,7 +174,8 @@ def test_wrong_revoked_and_missing_tokens_are_clear_errors(app, partner, tmp_pat
             assert storage.revoke_partner("revoked-platform")
         revoked = cli("sync", "--server", base, token=token, store=store)
         assert revoked.returncode == 2 and "refused the token (wrong or revoked)" in revoked.stderr
-        report = cli("report", "1", "removed", token=token, store=store)  # server taken from the store
+        held = next(LocalStore(store).entries())["id"]
+        report = cli("report", held, "removed", token=token, store=store)  # server taken from the store
         assert report.returncode == 2 and "refused the token" in report.stderr
 
         with pytest.raises(StoreError, match="holds the feed of"):
@@ -178,26 +187,71 @@ def test_report_single_and_batch(app, partner, tmp_path):
     client = app.test_client()
     receipt = submit(client, media_record("r1"), media_record("r2"))
     entries, _ = read_feed(client, partner)
-    ids = [e["id"] for e in entries]
+    values = {h["value"] for h in media_record("r1")["hashes"]}
+    first = [e for e in entries if e["value"] in values]
+    second = [e for e in entries if e["value"] not in values]
     store = tmp_path / "partner.sqlite"
     with serve(app) as base:
-        one = cli("report", ids[0], "pending_review", "--server", base, token=token, store=store)
+        unsynced = cli("report", first[0]["id"], "pending_review", "--server", base, token=token, store=store)
+        assert unsynced.returncode == 2 and "not in the local store" in unsynced.stderr
+        assert cli("sync", "--server", base, token=token, store=store).returncode == 0
+        one = cli("report", first[0]["id"], "pending_review", token=token, store=store)  # the value from the store
         assert one.returncode == 0, one.stderr
         assert one.stdout.strip() == '{"recorded": 1}'
-        lines = "\n".join(['{"id": %d, "outcome": "removed"}' % ids[0],
-                           '{"path": "a.jpg", "media": "image", "matches": [{"entry": %d}, {"entry": %d}]}' % (ids[3], ids[4])])
+        match_lines = ", ".join('{"entry": %d, "value": "%s"}' % (e["id"], e["value"]) for e in second[:2])
+        lines = "\n".join(['{"id": %d, "outcome": "removed"}' % first[0]["id"],
+                           '{"path": "a.jpg", "media": "image", "matches": [%s]}' % match_lines])
         batch = cli("report", "--batch", "-", "--outcome", "not_violating", "--server", base, token=token,
                     store=store, input=lines)
         assert batch.returncode == 0, batch.stderr
         assert batch.stdout.strip() == '{"recorded": 3}'
         bad = cli("report", "999999", "removed", "--server", base, token=token, store=store)
-        assert bad.returncode == 2 and "400" in bad.stderr
+        assert bad.returncode == 2 and "not in the local store" in bad.stderr
+        forged = cli("report", "--batch", "-", "--server", base, token=token, store=store,
+                     input='{"id": %d, "value": "%s", "outcome": "removed"}' % (first[1]["id"], "0" * 32))
+        assert forged.returncode == 2 and "403" in forged.stderr and "never given to you" in forged.stderr
         nonsense = cli("report", "--batch", "-", "--server", base, token=token, store=store, input='{"id": 1}')
         assert nonsense.returncode == 2 and "outcome" in nonsense.stderr
     response = client.get("/api/v1/cases/%s" % receipt["case_id"], headers={"X-Case-PIN": receipt["pin"]})
     reports = [item["reports"] for item in response.get_json()["items"]]
     assert reports[0]["removed"] == 1
     assert reports[1]["not_removed"] == 1
+
+
+def test_a_store_from_before_the_renumbering_is_emptied_and_read_again(app, partner, tmp_path):
+    token = add_partner(app, "old-platform")
+    submit(app.test_client(), media_record("o"))
+    path = tmp_path / "partner.sqlite"
+    with sqlite3.connect(path) as old:  # the schema before migration 0004, with an old-style cursor
+        old.executescript("""
+            CREATE TABLE entries (id INTEGER PRIMARY KEY, type TEXT NOT NULL, value TEXT NOT NULL, quality INTEGER,
+                media TEXT NOT NULL, status TEXT NOT NULL, updated TEXT NOT NULL,
+                not_violating INTEGER NOT NULL DEFAULT 0, seq INTEGER NOT NULL);
+            CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO entries VALUES (1, 'md5', '%s', NULL, 'image', 'active', '2026-01-02', 0, 1);
+            INSERT INTO state VALUES ('cursor', '1');
+        """ % ("0" * 32))
+    with serve(app) as base:
+        with sqlite3.connect(path) as old:
+            old.execute("INSERT INTO state VALUES ('server', ?)", (base,))
+        store = LocalStore(path)
+        assert store.cursor == "" and list(store.entries()) == [] and store.server == base
+        sync(PartnerClient(base, token), store)
+        assert {e["value"] for e in store.entries()} == {h["value"] for h in media_record("o")["hashes"]}
+
+
+def test_a_tombstone_of_an_entry_never_held_changes_nothing(tmp_path):
+    store = LocalStore(tmp_path / "partner.sqlite")
+    active = {"id": 7, "type": "md5", "value": "1" * 32, "quality": None, "media": "image", "status": "active",
+              "updated": "2026-01-02", "disputed": False}
+    assert store.apply_page([active, {"id": 8, "status": "withdrawn", "updated": "2026-01-02"}], "5.0") == 0
+    assert [e["id"] for e in store.entries()] == [7] and store.cursor == "5.0"
+    assert store.apply_page([{"id": 7, "status": "withdrawn", "updated": "2026-01-03"}], "6.0") == 1
+    assert list(store.entries()) == []
+    assert store.db.execute("SELECT id, type, seq FROM dropped").fetchall() == [(7, "md5", 6)]
+    assert store.apply_page([active], "9.0") == 0  # enrolled again
+    assert [e["id"] for e in store.entries()] == [7]
+    assert store.db.execute("SELECT COUNT(*) FROM dropped").fetchone()[0] == 0
 
 
 def test_client_retries_server_errors_and_honours_retry_after(tmp_path):

@@ -7,7 +7,7 @@ import click
 
 from .client import TOKEN_VARIABLE, PartnerClient, PartnerError, token_from_environment
 from .matcher import Matcher
-from .report import ReportError, feedback_item, read_batch, send
+from .report import ReportError, feedback_item, read_batch, send, with_values
 from .scan import Progress, media_files, scan
 from .store import LocalStore, StoreError
 from .sync import sync
@@ -54,8 +54,8 @@ def sync_command(server, store_path, page_size, max_pages, quiet):
     """Pull the hash feed into the local store, from where the last sync stopped.
 
     Safe to stop at any moment (Ctrl-C, kill -9) and run again: every page is committed
-    together with its cursor, so nothing is lost or applied twice. Withdrawn entries stay
-    in the store as tombstones and leave the matcher's index.
+    together with its cursor, so nothing is lost or applied twice. A withdrawn entry (a
+    tombstone, sent without its hash) is deleted from the store and leaves the matcher's index.
     """
     try:
         with LocalStore(store_path) as store:
@@ -77,10 +77,9 @@ def sync_command(server, store_path, page_size, max_pages, quiet):
         click.echo("\ntakeback partner sync: stopped; every page so far is stored, run it again to resume", err=True)
         sys.exit(130)
     if not quiet:
-        active = sum(n for (t, s), n in counts.items() if s == "active")
-        click.echo("takeback partner sync: %d changes in %d pages; the store holds %d active entries "
-                   "(%d withdrawn); cursor %s" % (stats["entries"], stats["pages"], active,
-                                                  sum(counts.values()) - active, stats["cursor"]), err=True)
+        click.echo("takeback partner sync: %d changes in %d pages; %d withdrawn entries dropped; the store holds "
+                   "%d active entries; cursor %s" % (stats["entries"], stats["pages"], stats["dropped"],
+                                                    sum(counts.values()), stats["cursor"]), err=True)
 
 
 @partner.command("scan")
@@ -127,7 +126,8 @@ def scan_command(paths, store_path, workers, print_all, max_distance):
 @partner.command("report")
 @click.argument("entry_id", required=False)
 @click.argument("outcome", required=False, type=click.Choice(["pending_review", "removed", "not_violating"]))
-@click.option("--batch", type=click.File("r"), help="JSON lines ({\"id\", \"outcome\"}, or scan output with --outcome); - for stdin.")
+@click.option("--batch", type=click.File("r"),
+              help="JSON lines ({\"id\", \"outcome\", \"value\"?}, or scan output with --outcome); - for stdin.")
 @click.option("--outcome", "default_outcome", type=click.Choice(["pending_review", "removed", "not_violating"]),
               help="The outcome for --batch lines that carry none.")
 @click.option("--server", help="The Takeback server (default: the one the store was synced from).")
@@ -135,8 +135,11 @@ def scan_command(paths, store_path, workers, print_all, max_distance):
 def report_command(entry_id, outcome, batch, default_outcome, server, store_path):
     """Tell the server what you did with a match: ENTRY_ID OUTCOME, or --batch FILE.
 
-    OUTCOME is pending_review, removed or not_violating; the last report per entry counts.
+    OUTCOME is pending_review, removed or not_violating; your last report per entry counts.
+    Each report carries the entry's hash value, the server's receipt that it gave you the
+    entry: from scan output, a "value" in a --batch line, or the local store.
     """
+    store = LocalStore(store_path) if os.path.exists(store_path) else None
     try:
         if batch is not None:
             if entry_id is not None:
@@ -146,9 +149,9 @@ def report_command(entry_id, outcome, batch, default_outcome, server, store_path
             _fail("give ENTRY_ID OUTCOME, or --batch FILE")
         else:
             items = [feedback_item(entry_id, outcome)]
+        items = with_values(items, store)
     except ReportError as e:
         _fail(str(e))
-    store = LocalStore(store_path) if server is None and os.path.exists(store_path) else None
     client = _client(server, store)
     try:
         recorded = send(client, items)

@@ -51,7 +51,8 @@ class PartnerClient:
         return body
 
     def feedback(self, items):
-        """Send [{"id": entry id, "outcome": ...}] (at most 1,000); how many the server recorded."""
+        """Send [{"id": entry id, "value": its hash value, "outcome": ...}] (at most 1,000); how many
+        the server recorded. A 429 (this platform's reports for the minute used up) is waited out."""
         body = self._request("POST", "/api/v1/partner/feedback", {"feedback": list(items)})
         return body["recorded"]
 

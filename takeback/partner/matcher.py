@@ -24,7 +24,7 @@ from takeback.index import hashes_to_words
 from takeback.matching import FeedMatcher, FeedSource
 from takeback.media import query_record
 
-from .store import ACTIVE, FIELDS, LocalStore
+from .store import ACTIVE, FIELDS, LocalStore, entry_dict
 
 _LOAD_BATCH = 200_000
 
@@ -46,7 +46,8 @@ class StoreFeed(FeedSource):
         # One sequential scan, no Python object per row: quality >= WEAK_QUALITY is
         # hashing.can_match for perceptual hashes, in SQL.
         with self.lock:
-            seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM entries").fetchone()[0]
+            seq = self.db.execute("SELECT MAX(COALESCE((SELECT MAX(seq) FROM entries), 0), "
+                                  "COALESCE((SELECT MAX(seq) FROM dropped), 0))").fetchone()[0]
             types_sql, params = self._types_sql(types)
             keys = {t: [] for t in types}
             words = {t: [] for t in types}
@@ -71,10 +72,15 @@ class StoreFeed(FeedSource):
         types_sql, params = self._types_sql(types)
         with self.lock:
             rows = self.db.execute("SELECT id, type, value, quality, status, seq FROM entries INDEXED BY entries_seq "
-                                   "WHERE seq > ? AND %s ORDER BY seq" % types_sql, [after] + params).fetchall()
-        if rows:
-            yield [(key, HashRecord(type_, value, quality), status == ACTIVE, seq)
+                                   "WHERE seq > ? AND %s" % types_sql, [after] + params).fetchall()
+            # Entries a tombstone deleted: out of the index (their hash is no longer known here).
+            dropped = self.db.execute("SELECT id, seq FROM dropped WHERE seq > ? AND %s" % types_sql,
+                                      [after] + params).fetchall()
+        changes = [(key, HashRecord(type_, value, quality), status == ACTIVE, seq)
                    for key, type_, value, quality, status, seq in rows]
+        changes += [(key, None, False, seq) for key, seq in dropped]
+        if changes:
+            yield sorted(changes, key=lambda change: change[3])
 
     def entries(self, ids):
         found = {}
@@ -83,7 +89,7 @@ class StoreFeed(FeedSource):
                 part = ids[start : start + 500]
                 sql = "SELECT %s FROM entries WHERE status = ? AND id IN (%s)" % (", ".join(FIELDS), ",".join("?" * len(part)))
                 for row in self.db.execute(sql, [ACTIVE] + part):
-                    found[row[0]] = dict(zip(FIELDS, row))
+                    found[row[0]] = entry_dict(row)
         return found
 
     def entries_by_value(self, type_, values):
@@ -92,7 +98,7 @@ class StoreFeed(FeedSource):
         with self.lock:
             for value in values:
                 for row in self.db.execute(sql, (type_, value, ACTIVE)):
-                    found.setdefault(value, []).append((row[0], dict(zip(FIELDS, row))))
+                    found.setdefault(value, []).append((row[0], entry_dict(row)))
         return found
 
     def record(self, entry):
@@ -111,7 +117,7 @@ class Match:
         e = self.entry
         out = {"entry": e["id"], "type": e["type"], "query_type": self.query.type, "distance": self.distance,
                "value": e["value"], "quality": e["quality"], "entry_media": e["media"],
-               "not_violating": e["not_violating"], "updated": e["updated"]}
+               "disputed": e["disputed"], "updated": e["updated"]}
         if self.frames:
             out["frames"] = self.frames
         return out

@@ -1,7 +1,7 @@
 """Flood control: spent proofs of work (used_work) and new cases in quarantine (case_hold).
 
-Revision ID: 0004b
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0004b'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
