@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: run serve test check lint setup test-packages bench bench-match bench-shared-index bench-pins bench-compare bench-robust bench-video eval-robustness chromium clean
+.PHONY: run serve test check lint setup test-packages bench bench-match bench-shared-index bench-pins bench-flood bench-compare bench-robust bench-video eval-robustness chromium clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 
@@ -90,6 +90,11 @@ bench-shared-index: setup
 # Guessing PINs against a real server: what guessers get, and what the owner of a case waits.
 bench-pins: setup
 	$(PY) -m bench.pins $(ARGS)
+
+# Junk cases one client creates per second with proof of work off and on, and a genuine
+# submission's latency meanwhile (bench/flood.py). About 40 seconds.
+bench-flood: setup
+	$(PY) -m bench.flood $(ARGS)
 
 # Figures, not pass/fail: CPython time of the robust hashes on top of PDQ, to enrol and to
 # query, at 12 MP, 1920x1440 and 1024x768. ARGS="--against DIR" times another checkout too.

@@ -69,6 +69,15 @@ def create_app(test_config=None):
         FEEDBACK_PER_MINUTE=1000,  # reports per partner and minute (docs/API.md, feedback)
         FEEDBACK_CLOCK=time.time,
         BEHIND_PROXY=os.environ.get("TAKEBACK_BEHIND_PROXY") == "1",
+        # Flood control (backend/admission.py, docs/API.md): a new case needs proof of work of
+        # ADMISSION_BITS zero bits (2**17 SHA-256: ~1 s of Pyodide on a phone) on a challenge
+        # valid ADMISSION_CHALLENGE_SECONDS; its feed entries reach partners QUARANTINE_SECONDS
+        # later, so the operator can drop a flood first (`takeback cases purge`).
+        ADMISSION=os.environ.get("TAKEBACK_ADMISSION", "1") != "0",
+        ADMISSION_BITS=int(os.environ.get("TAKEBACK_ADMISSION_BITS", "17")),
+        ADMISSION_CHALLENGE_SECONDS=600,
+        QUARANTINE_SECONDS=int(os.environ.get("TAKEBACK_QUARANTINE_SECONDS", "600")),
+        CLOCK=time.time,         # seconds since 1970 for challenges and quarantine (tests pass their own)
         METRICS_TOKEN=os.environ.get("TAKEBACK_METRICS_TOKEN", ""),  # empty: no /metrics
         # A directory for the match index every process maps (takeback/shared.py); empty: each
         # process builds its own in memory.
@@ -77,7 +86,7 @@ def create_app(test_config=None):
     if test_config:
         app.config.update(test_config)
 
-    from . import api, cases, matching, openapi, ops, partner, pins, platforms, web  # noqa: F401 (blueprints)
+    from . import admission, api, cases, matching, openapi, ops, partner, pins, platforms, web  # noqa: F401 (blueprints)
     from .models import db
 
     db.init_app(app)
@@ -93,6 +102,7 @@ def create_app(test_config=None):
     api.init_app(app)
     ops.init_app(app)
     app.register_blueprint(web.bp)
+    app.register_blueprint(admission.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(partner.bp)
     app.register_blueprint(platforms.bp)

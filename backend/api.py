@@ -1,4 +1,5 @@
 """What every API endpoint shares: JSON errors, strict JSON bodies, security headers, private logs."""
+import hashlib
 import json
 import logging
 import re
@@ -78,8 +79,11 @@ def json_depth(raw):
     return max(0, int(np.cumsum(np.where(opens, 1, -1)).max()))
 
 
-def json_body():
-    """The request's JSON object, or ApiError 413 / 415 / 400. The size is checked first."""
+def json_body(digest=False):
+    """The request's JSON object, or ApiError 413 / 415 / 400. The size is checked first.
+
+    digest=True: (object, SHA-256 of the body's exact bytes), for proof of work (backend/admission.py).
+    """
     limit = current_app.config["BODY_LIMIT"]
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, "the body may be at most %d bytes" % limit)
@@ -98,7 +102,7 @@ def json_body():
         raise ApiError(400, "the body is not valid JSON: %s" % e) from None
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object")
-    return body
+    return (body, hashlib.sha256(raw).digest()) if digest else body
 
 
 def require_fields(obj, what, required=(), optional=()):

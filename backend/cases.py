@@ -4,9 +4,10 @@ import re
 
 from flask import Blueprint, current_app, request
 
-from hashing import MediaRecord, RecordError
+from hashing import DIGEST_TYPES, MAX_FRAMES, MediaRecord, RecordError
+from hashing.robust import ENROL_BUDGET
 
-from . import case_ids, ops, pins, storage
+from . import admission, case_ids, ops, pins, storage
 from .api import ApiError, json_body, list_field, require_fields
 
 bp = Blueprint("cases", __name__, url_prefix="/api/v1/cases")
@@ -91,20 +92,41 @@ def _authorized(case_id):
     return case
 
 
+# The most hashes the app sends for one item: a photo's PDQ, robust hashes and digests; a
+# video's PDQ and block hash of each of at most MAX_FRAMES frames, and digests.
+MAX_HASHES = {"image": 1 + ENROL_BUDGET + len(DIGEST_TYPES), "video": 2 * MAX_FRAMES + len(DIGEST_TYPES)}
+
+
+def _check_caps(record, i):
+    if len(record.hashes) > MAX_HASHES[record.media]:
+        raise ApiError(400, "items[%d]: a %s record may hold at most %d hashes, got %d" % (
+            i, record.media, MAX_HASHES[record.media], len(record.hashes)))
+    for name in DIGEST_TYPES:  # one file has one digest of each kind
+        if sum(h.type == name for h in record.hashes) > 1:
+            raise ApiError(400, "items[%d]: a record may hold one %s digest (of its file), not more" % (i, name))
+
+
 @bp.post("")
 def create():
-    body = json_body()
+    config = current_app.config
+    if config["ADMISSION"]:
+        admission.require_work()  # before reading the body
+    body, digest = json_body(digest=True)
     require_fields(body, "the body", ("items",))
-    items = list_field(body["items"], "items", 1, current_app.config["MAX_ITEMS_PER_CASE"])
+    items = list_field(body["items"], "items", 1, config["MAX_ITEMS_PER_CASE"])
     records = []
     for i, item in enumerate(items):
         try:
             records.append(MediaRecord.from_json(item))
         except RecordError as e:
             raise ApiError(400, "items[%d]: %s" % (i, e)) from None
+        _check_caps(records[-1], i)
+    now = config["CLOCK"]()
+    if config["ADMISSION"]:
+        admission.check(digest, sum(len(r.hashes) for r in records), now)
     pin = pins.new_pin()
-    verifier = pins.make_verifier(pin, current_app.config["PIN_SCRYPT_N"])  # slow: before the write lock
-    case = storage.create_case(case_ids.new_case_id(), verifier, records)
+    verifier = pins.make_verifier(pin, config["PIN_SCRYPT_N"])  # slow: before the write lock
+    case = storage.create_case(case_ids.new_case_id(), verifier, records, now, config["QUARANTINE_SECONDS"])
     ops.case_created(records)
     body = {
         "case_id": case.id,

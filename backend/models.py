@@ -1,7 +1,8 @@
 """The database: cases and their media items, the feed of distinct hashes, partners and feedback.
 
 Nothing here can identify the person: no address, agent, file name or exact time (dates only;
-the one exception, PinAttempt, holds whole seconds for at most an hour), and the PIN only as a
+the exceptions hold whole seconds briefly: PinAttempt for at most an hour, UsedWork until its
+challenge expires, CaseHold while a case is in quarantine), and the PIN only as a
 salted scrypt verifier; partner tokens only as SHA-256 hashes.
 """
 from flask_sqlalchemy import SQLAlchemy
@@ -138,12 +139,36 @@ class PinAttempt(db.Model):
 
 
 class PinKey(db.Model):
-    """A single row, made on first need: the server's random key, of the hash that stands in
-    for ids that are no case in PinAttempt, and of the MAC in feed cursors (backend/partner.py)."""
+    """Random keys, each a row made on first need. Row 1: the server's key of the hash that
+    stands in for ids that are no case in PinAttempt, and of the MAC in feed cursors
+    (backend/partner.py). Row 2: the key that signs proof-of-work challenges (backend/admission.py)."""
 
     __tablename__ = "pin_key"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64))
+
+
+class UsedWork(db.Model):
+    """A proof of work already spent on a case (backend/admission.py): SHA-256 of its challenge
+    and body digest, kept until its challenge expires (whole seconds since 1970), so it is
+    spent once across every server process."""
+
+    __tablename__ = "used_work"
+    work: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class CaseHold(db.Model):
+    """A new case in quarantine: its feed changes (from change sequence `first_seq` on) are
+    held back from partners until `until` (whole seconds since 1970). `created` (seconds) lets
+    the operator drop a flood by time (`takeback cases purge`). The row is deleted soon after
+    `until`, so the exact time lives no longer than the quarantine (QUARANTINE_SECONDS)."""
+
+    __tablename__ = "case_hold"
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    created: Mapped[int] = mapped_column(BigInteger)
+    until: Mapped[int] = mapped_column(BigInteger, index=True)
+    first_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # Tables made by create_all (tests) get the FeedState row the migration also inserts.

@@ -235,9 +235,21 @@ SPEC = {
     "paths": {
         "/api/v1/cases": {"post": {
             "summary": "Submit a case: hash records of one or more media items.",
+            "description": "Needs proof of work for this exact body (docs/API.md): the headers "
+                           "X-Takeback-Challenge (from /api/v1/cases/challenge) and X-Takeback-Work (the nonce).",
+            "parameters": [{"name": h, "in": "header", "required": True, "schema": {"type": "string"}}
+                           for h in ("X-Takeback-Challenge", "X-Takeback-Work")],
             "requestBody": dict(required=True, **_json(_ref("NewCase"))),
             "responses": dict({"201": dict(description="The receipt: case id and PIN (shown once).",
-                                           **_json(_ref("CaseReceipt")))}, **_COMMON_ERRORS),
+                                           **_json(_ref("CaseReceipt"))),
+                               "409": _error("This proof of work was already spent (work_used)."),
+                               "428": _error("No proof of work (work_required).")}, **_COMMON_ERRORS),
+        }},
+        "/api/v1/cases/challenge": {"get": {
+            "summary": "A proof-of-work challenge for one new case: find a nonce with hashing.admission.solve.",
+            "responses": {"200": dict(description="challenge (string), bits (zero bits needed), expires (UTC), "
+                                      "required (whether the server checks the work).",
+                                      **_json({"type": "object"}))},
         }},
         "/api/v1/cases/{case_id}": {"get": {
             "summary": "A case's status: per item, active or withdrawn, and what platforms reported.",

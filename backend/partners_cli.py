@@ -1,8 +1,10 @@
 """Operator commands: `takeback partners add NAME [--public] | list | publish NAME | unpublish NAME |
-revoke NAME` and `takeback db upgrade`.
+revoke NAME`, `takeback cases purge --since TIME` and `takeback db upgrade`.
 
 They use the same configuration as the server (DATABASE_URL, else the SQLite file under instance/).
 """
+from datetime import datetime, timezone
+
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -107,3 +109,35 @@ def upgrade():
     with app.app_context():
         flask_migrate.upgrade()
     click.echo("database is up to date", err=True)
+
+
+@click.group("cases", help="Cases: drop a flood that is still in quarantine.")
+def cases():
+    pass
+
+
+@cases.command("purge")
+@click.option("--since", required=True, help="A time, ISO 8601 (UTC unless it says otherwise): 2026-12-07T09:30:00Z.")
+def purge(since):
+    """Withdraw every case created at or after SINCE that is still in quarantine.
+
+    Their feed entries never reach partners as active (an entry another case also holds
+    stays). Cases out of quarantine are left alone: withdraw those one by one.
+    """
+    try:
+        moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("not an ISO 8601 time: %r" % since, param_hint="--since") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+
+    def work():
+        from flask import current_app
+
+        now = current_app.config["CLOCK"]()
+        ids = storage.held_cases(moment.timestamp(), now)
+        for case_id in ids:
+            storage.purge_held(case_id)
+        return len(ids)
+
+    click.echo("withdrew %d cases in quarantine created since %s" % (_run(work), moment.isoformat()))

@@ -15,15 +15,21 @@ import secrets
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import case as when, delete, or_, select, text, update
+from flask import current_app
+from sqlalchemy import String, any_, bindparam, case as when, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import (ACTIVE, WITHDRAWN, Case, FeedEntry, Feedback, FeedbackQuota, ItemHash, MediaItem, Partner,
-                     PinAttempt, PinKey, db)
+from .models import (ACTIVE, WITHDRAWN, Case, CaseHold, FeedEntry, Feedback, FeedbackQuota, ItemHash, MediaItem,
+                     Partner, PinAttempt, PinKey, UsedWork, db)
 
 _CHUNK = 500  # values per IN (...) list, well below SQLite's parameter limit
 MAX_ENTRY_ID = 2**31 - 1  # the id column is 32-bit
 _random = secrets.SystemRandom()
+
+
+def _clock():
+    """Seconds since 1970: the app's CLOCK (tests pass their own)."""
+    return current_app.config["CLOCK"]()
 
 
 def today():
@@ -103,61 +109,120 @@ def _new_entry_ids(count):
     return list(ids)
 
 
-def _chunks(values):
+def _chunks(values, size=_CHUNK):
     values = list(values)
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
-
-
-def _entries_by_key(keys):
-    """{(type, value): FeedEntry} for the keys that exist."""
-    by_type = {}
-    for type_, value in keys:
-        by_type.setdefault(type_, []).append(value)
-    found = {}
-    for type_, values in by_type.items():
-        for chunk in _chunks(values):
-            rows = db.session.scalars(select(FeedEntry).where(FeedEntry.type == type_, FeedEntry.value.in_(chunk)))
-            found.update(((e.type, e.value), e) for e in rows)
-    return found
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 # -- cases -------------------------------------------------------------------------------------
 
 
-def create_case(case_id, pin_verifier, records):
-    """Store a case of MediaRecords; each hash joins (or re-activates) its feed entry."""
+def create_case(case_id, pin_verifier, records, now=0, hold=0):
+    """Store a case of MediaRecords; each hash joins (or re-activates) its feed entry.
+
+    `hold` > 0: the case's feed changes stay in quarantine (CaseHold) until `now` + `hold`
+    seconds. Core bulk statements, not one ORM object per row: the write lock is held while a
+    case of tens of thousands of hashes is numbered, and for no more than that.
+    """
     day = today()
+    wanted = {}  # (type, value) -> [quality, media]: the first item's media, the best quality
+    for record in records:
+        for h in record.hashes:
+            known = wanted.setdefault((h.type, h.value), [h.quality, record.media])
+            if h.quality is not None and h.quality > (known[0] or 0):
+                known[0] = h.quality
     with writing() as sequence:
-        keys = {(h.type, h.value) for r in records for h in r.hashes}
-        entries = _entries_by_key(keys)
-        fresh = iter(_new_entry_ids(len(keys - entries.keys())))  # before any add: queries autoflush
-        case = Case(id=case_id, pin_verifier=pin_verifier, created=day)
-        db.session.add(case)
-        changed = []
-        items = []
-        for number, record in enumerate(records, 1):
-            item = MediaItem(case_id=case_id, number=number, media=record.media, status=ACTIVE)
-            db.session.add(item)
-            items.append((item, record))
-            for h in record.hashes:
-                entry = entries.get((h.type, h.value))
-                if entry is None:
-                    entry = FeedEntry(id=next(fresh), type=h.type, value=h.value, quality=h.quality,
-                                      media=record.media, status=ACTIVE, not_violating=0)
-                    changed.append(entry)
-                    db.session.add(entry)
-                    entries[(h.type, h.value)] = entry
-                elif entry.status != ACTIVE or (h.quality is not None and h.quality > (entry.quality or 0)):
-                    entry.status = ACTIVE
-                    if h.quality is not None:
-                        entry.quality = max(h.quality, entry.quality or 0)
-                    changed.append(entry)
-        _publish(changed, sequence, day)
-        db.session.flush()  # ids for the links
-        links = {(item.id, entries[(h.type, h.value)].id) for item, record in items for h in record.hashes}
-        db.session.add_all(ItemHash(item_id=i, entry_id=e) for i, e in links)
-    return case
+        first_seq = sequence.last + 1
+        db.session.execute(insert(Case).values(id=case_id, pin_verifier=pin_verifier, created=day))
+        db.session.execute(insert(MediaItem), [
+            {"case_id": case_id, "number": n, "media": r.media, "status": ACTIVE} for n, r in enumerate(records, 1)])
+        entries = _entry_rows(wanted)
+        fresh = iter(_new_entry_ids(len(wanted.keys() - entries.keys())))
+        new, changed = [], []
+        for key, (quality, media) in wanted.items():
+            entry = entries.get(key)
+            if entry is None:
+                new.append({"id": next(fresh), "type": key[0], "value": key[1], "quality": quality, "media": media,
+                            "status": ACTIVE, "not_violating": 0, "updated": day})
+            elif entry.status != ACTIVE or (quality is not None and quality > (entry.quality or 0)):
+                best = max(quality, entry.quality or 0) if quality is not None else entry.quality
+                changed.append({"id": entry.id, "status": ACTIVE, "quality": best, "updated": day})
+        _publish_rows(new + changed, sequence)
+        ids = {key: row.id for key, row in entries.items()}
+        ids.update(((row["type"], row["value"]), row["id"]) for row in new)
+        if new:
+            _insert_entries(new, day)
+        if changed:
+            db.session.execute(update(FeedEntry), changed)
+        items = dict(db.session.execute(select(MediaItem.number, MediaItem.id).where(MediaItem.case_id == case_id)).all())
+        links = {(items[n], ids[(h.type, h.value)]) for n, r in enumerate(records, 1) for h in r.hashes}
+        _insert_links(links)
+        db.session.execute(delete(CaseHold).where(CaseHold.until <= now))  # ran out: forget the times
+        if hold > 0:
+            db.session.execute(insert(CaseHold).values(
+                case_id=case_id, created=math.floor(now), until=math.ceil(now + hold),
+                first_seq=first_seq if sequence.last >= first_seq else None))
+    return get_case(case_id)
+
+
+# PostgreSQL takes many rows fastest as one INSERT of arrays (unnest); elsewhere Core's
+# executemany (batched into multi-row INSERTs). Either way, not one ORM object per row.
+_UNNEST_ENTRIES = text(
+    "INSERT INTO feed_entry (id, type, value, quality, media, status, not_violating, updated, seq) "
+    "SELECT i, t, v, q, m, 'active', 0, CAST(:day AS date), s FROM unnest(CAST(:id AS integer[]), "
+    "CAST(:type AS varchar[]), CAST(:value AS varchar[]), CAST(:quality AS smallint[]), CAST(:media AS varchar[]), "
+    "CAST(:seq AS bigint[])) AS u(i, t, v, q, m, s)")
+_UNNEST_LINKS = text("INSERT INTO item_hash (item_id, entry_id) "
+                     "SELECT * FROM unnest(CAST(:item AS integer[]), CAST(:entry AS integer[]))")
+
+
+def _postgres():
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _publish_rows(rows, sequence):
+    """_publish for rows as dicts: their new seqs, in random order."""
+    order = list(range(len(rows)))
+    _random.shuffle(order)
+    for i in order:
+        rows[i]["seq"] = sequence.next()
+
+
+def _insert_entries(rows, day):
+    """Insert new feed entries (dicts with their ids and seqs)."""
+    if _postgres():
+        columns = {name: [row[name] for row in rows] for name in ("id", "type", "value", "quality", "media", "seq")}
+        db.session.execute(_UNNEST_ENTRIES, dict(columns, day=day))
+    else:
+        db.session.execute(insert(FeedEntry.__table__), rows)
+
+
+def _insert_links(links):
+    """Insert ItemHash rows for (item id, entry id) pairs."""
+    links = list(links)
+    if _postgres():
+        db.session.execute(_UNNEST_LINKS, {"item": [i for i, _ in links], "entry": [e for _, e in links]})
+    else:
+        db.session.execute(insert(ItemHash.__table__), [{"item_id": i, "entry_id": e} for i, e in links])
+
+
+def _entry_rows(keys):
+    """{(type, value): row (id, status, quality)} of the feed entries that exist, for these keys."""
+    by_type = {}
+    for type_, value in keys:
+        by_type.setdefault(type_, []).append(value)
+    found = {}
+    postgres = _postgres()
+    for type_, values in by_type.items():
+        # PostgreSQL takes the values as one array parameter (= ANY): one short statement.
+        for chunk in _chunks(values, 10_000 if postgres else _CHUNK):
+            match = (FeedEntry.value == any_(bindparam("values", chunk, type_=postgresql.ARRAY(String)))
+                     if postgres else FeedEntry.value.in_(chunk))
+            rows = db.session.execute(select(FeedEntry.id, FeedEntry.value, FeedEntry.status, FeedEntry.quality)
+                                      .where(FeedEntry.type == type_, match))
+            found.update(((type_, row.value), row) for row in rows)
+    return found
 
 
 def get_case(case_id):
@@ -280,25 +345,72 @@ def forget_pin_tries(key):
     db.session.commit()
 
 
-def pin_key():
-    """The random key (hex) of the hash that stands in for ids that are no case; made once."""
-    key = db.session.scalar(select(PinKey.key).where(PinKey.id == 1))
+def pin_key(row=1):
+    """The random key (hex) of the hash that stands in for ids that are no case; made once.
+    (Row 2 is work_key's.)"""
+    key = db.session.scalar(select(PinKey.key).where(PinKey.id == row))
     if key is None:
-        db.session.execute(_insert_or_skip(PinKey, id=1, key=secrets.token_hex(32)))
+        db.session.execute(_insert_or_skip(PinKey, id=row, key=secrets.token_hex(32)))
         db.session.commit()
-        key = db.session.scalar(select(PinKey.key).where(PinKey.id == 1))
+        key = db.session.scalar(select(PinKey.key).where(PinKey.id == row))
     return key
+
+
+# -- admission and quarantine (backend/admission.py, docs/API.md) ------------------------------
+
+
+def work_key():
+    """The random key (hex) that signs proof-of-work challenges; made once."""
+    return pin_key(row=2)
+
+
+def spend_work(work, expires, now):
+    """Record proof of work `work` (hex) as spent until `expires`; False if it already was."""
+    session = db.session
+    session.rollback()
+    row = UsedWork.__table__.c
+    spent = session.execute(_insert_or_skip(UsedWork, work=work, expires=expires).returning(row.work)).first() is not None
+    # Forget expired work (never waiting on rows another transaction holds, as claim_pin_try does).
+    old = select(row.work).where(row.expires < now - 60).limit(1000).with_for_update(skip_locked=True)
+    session.execute(delete(UsedWork).where(row.work.in_(old)))
+    session.commit()
+    return spent
+
+
+def _held_from(now):
+    """The first change sequence still in quarantine at `now` (a scalar subquery; NULL if none).
+    Partners see only changes below it: a reader's cursor never passes a held change."""
+    return select(func.min(CaseHold.first_seq)).where(CaseHold.until > now).scalar_subquery()
+
+
+def _visible(query, now):
+    held = _held_from(now)
+    return query.where(or_(held.is_(None), FeedEntry.seq < held))
+
+
+def held_cases(since, now):
+    """Ids of the cases created at or after `since` (seconds) that are still in quarantine."""
+    return list(db.session.scalars(select(CaseHold.case_id).where(CaseHold.created >= since, CaseHold.until > now)
+                                   .order_by(CaseHold.created)))
+
+
+def purge_held(case_id):
+    """Withdraw a case in quarantine and end its hold: partners only ever see its entries withdrawn."""
+    withdraw(case_id, None)
+    db.session.execute(delete(CaseHold).where(CaseHold.case_id == case_id))
+    db.session.commit()
 
 
 # -- the feed and matching ---------------------------------------------------------------------
 
 
 def feed_after(seq, limit, type_=None):
-    """Feed entries changed after change sequence `seq`, oldest change first.
+    """Feed entries changed after change sequence `seq`, oldest change first, up to the first
+    change still in quarantine (one statement, so one snapshot of both tables).
 
     `type_`: only entries of this hash type, or of these types (a list or tuple).
     """
-    query = select(FeedEntry).where(FeedEntry.seq > seq)
+    query = _visible(select(FeedEntry).where(FeedEntry.seq > seq), _clock())
     if isinstance(type_, str):
         query = query.where(FeedEntry.type == type_)
     elif type_ is not None:
@@ -317,15 +429,20 @@ def active_entries(ids):
 def active_entries_by_value(type_, values):
     """{value: FeedEntry} of active entries of an exact type with one of these values."""
     found = {}
+    now = _clock()
     for chunk in _chunks(sorted(set(values))):
-        found.update((e.value, e) for e in db.session.scalars(
-            select(FeedEntry).where(FeedEntry.type == type_, FeedEntry.value.in_(chunk), FeedEntry.status == ACTIVE)))
+        found.update((e.value, e) for e in db.session.scalars(_visible(
+            select(FeedEntry).where(FeedEntry.type == type_, FeedEntry.value.in_(chunk), FeedEntry.status == ACTIVE), now)))
     return found
 
 
 def feed_head():
-    """The last change sequence committed (every seq up to it is committed: see writing)."""
-    return db.session.execute(text("SELECT seq FROM feed_state WHERE id = 1")).scalar_one()
+    """The last change sequence committed and out of quarantine (every seq up to it is
+    committed, see writing, and none held back). One statement: one snapshot of both tables."""
+    head, held = db.session.execute(text(
+        "SELECT seq, (SELECT min(first_seq) FROM case_hold WHERE until > :now) FROM feed_state WHERE id = 1"),
+        {"now": _clock()}).one()
+    return head if held is None else min(head, held - 1)
 
 
 def feed_page(after, begun, limit):
@@ -333,6 +450,7 @@ def feed_page(after, begun, limit):
     entries withdrawn at or before sequence `begun` (when the reader started from the beginning:
     it never held them, so it is not even told they existed)."""
     query = select(FeedEntry).where(FeedEntry.seq > after, or_(FeedEntry.status == ACTIVE, FeedEntry.seq > begun))
+    query = _visible(query, _clock())  # up to the first change still in quarantine
     return list(db.session.scalars(query.order_by(FeedEntry.seq).limit(limit)))
 
 

@@ -51,6 +51,13 @@ def test_whole_flow(phone, server, tmp_path):
     with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/api/v1/cases")) as posted:
         page.click("#submit")
     assert json.loads(posted.value.post_data) == shown
+    # With proof of work for this exact body, found by the hashing worker (hashing/admission.py).
+    from hashing import admission
+
+    headers = posted.value.headers
+    body = posted.value.post_data_buffer
+    bits = admission.required_bits(int(headers["x-takeback-challenge"].split(".")[2]), admission.case_hashes(body))
+    assert admission.verify(headers["x-takeback-challenge"], admission.body_digest(body), bits, headers["x-takeback-work"])
     page.wait_for_selector("#screen-receipt:not([hidden])")
     case_id = page.inner_text("#receipt-case").strip()
     pin = page.inner_text("#receipt-pin").strip()

@@ -17,6 +17,7 @@ from .audit import audit_command
 from .matching import media_candidates
 from .media import HASH_ERRORS, file_record
 from .partner.cli import partner
+from .submit import SubmitError, submit_case
 
 
 class _ServerCommand(click.Group):
@@ -47,6 +48,7 @@ def main():
 main.add_command(_ServerCommand("partners", "partners", "The server's partners (platforms that read the feed): "
                                 "add, list, publish, unpublish, revoke."))
 main.add_command(_ServerCommand("db", "database", "The server's database schema: upgrade."))
+main.add_command(_ServerCommand("cases", "cases", "The server's cases: purge a flood still in quarantine."))
 main.add_command(partner)
 main.add_command(audit_command)
 
@@ -75,6 +77,33 @@ def hash_command(paths, query):
         click.echo(json.dumps({"path": path, **record.to_json()}))
     if failed:
         sys.exit(1)
+
+
+@main.command("submit")
+@click.option("--server", default="http://127.0.0.1:8000", envvar="TAKEBACK_SERVER", show_default=True,
+              help="The Takeback server's base URL (or TAKEBACK_SERVER).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def submit_command(paths, server):
+    """Hash photos and videos here and submit them as one case; print the receipt.
+
+    Only the hash records are sent (as `takeback hash` prints them), with the server's proof
+    of work. Output: one JSON line {"case_id", "pin", "created", "items"}; keep the id and
+    PIN to see the case's status or withdraw it. If any file cannot be hashed, nothing is sent.
+    """
+    records, failed = [], 0
+    for path in paths:
+        try:
+            records.append(file_record(path))
+        except (HASH_ERRORS + (OSError,)) as e:
+            failed += 1
+            click.echo("takeback submit: %s: %s" % (path, e), err=True)
+    if failed:
+        raise click.ClickException("%d of %d files could not be hashed; nothing was sent" % (failed, len(paths)))
+    try:
+        receipt = submit_case(server, records)
+    except SubmitError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(json.dumps(receipt))
 
 
 def _read_records(path):

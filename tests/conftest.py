@@ -40,8 +40,10 @@ def database_url(request, tmp_path):
 
 
 def make_app(database_url, create_tables=True, **config):
-    # A cheaper scrypt keeps the suite fast; test_pins checks the production cost.
-    defaults = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "PIN_SCRYPT_N": 2**10}
+    # A cheaper scrypt keeps the suite fast; test_pins checks the production cost. Proof of work
+    # and quarantine are off unless a test is about them (tests/test_api_admission.py).
+    defaults = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "PIN_SCRYPT_N": 2**10,
+                "ADMISSION": False, "QUARANTINE_SECONDS": 0}
     app = create_app(dict(defaults, **config))
     if create_tables:
         with app.app_context():

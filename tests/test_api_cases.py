@@ -366,7 +366,7 @@ def test_server_errors_are_json_and_change_nothing(app, client, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(storage, "_entries_by_key", broken)
+    monkeypatch.setattr(storage, "_entry_rows", broken)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = client.post("/api/v1/cases", json={"items": [media_record(1)]})
     assert response.status_code == 500

@@ -189,7 +189,7 @@ def test_a_database_error_logs_no_parameter_values(app, client, caplog, monkeypa
     case_id = "ZZZZ-ZZZZ-ZZZZ-ZZZZ"
     monkeypatch.setattr(case_ids, "new_case_id", lambda: case_id)
     with app.app_context():
-        for table in ("feedback", "item_hash", "media_item", "case"):
+        for table in ("feedback", "item_hash", "case_hold", "media_item", "case"):
             db.session.execute(text('DROP TABLE "%s"' % table))
         db.session.commit()
     app.config["PROPAGATE_EXCEPTIONS"] = False

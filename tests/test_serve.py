@@ -62,8 +62,9 @@ class Server:
         self.metrics_folder.mkdir()
         self.log_path = folder / "gunicorn.log"
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("TAKEBACK_", "PROMETHEUS_"))}
+        # No proof of work here: these tests are about serving (tests/test_api_admission.py checks it).
         environment.update(DATABASE_URL="sqlite:///%s" % database, TAKEBACK_BIND="127.0.0.1:%d" % self.port,
-                           PROMETHEUS_MULTIPROC_DIR=str(self.metrics_folder), **env)
+                           PROMETHEUS_MULTIPROC_DIR=str(self.metrics_folder), **dict({"TAKEBACK_ADMISSION": "0"}, **env))
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(CONFIG), "backend:create_app()"],
                                             cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT)

@@ -1,4 +1,4 @@
-// The only four requests the app makes besides its own files.
+// The only five requests the app makes besides its own files.
 import type { MediaRecord } from "./protocol";
 
 /** Every call made through here this session, for the "What was sent" screen. Logged before
@@ -54,8 +54,17 @@ export function submitBody(records: MediaRecord[]): string {
 /** The bytes a text takes on the wire (UTF-8). */
 export const bytes = (text: string) => new TextEncoder().encode(text).length;
 
-export const submit = (body: string) =>
-  call<Receipt>("/api/v1/cases", { method: "POST", headers: { "Content-Type": "application/json" }, body });
+/** A proof-of-work challenge for one case (docs/API.md); the worker solves it for the body. */
+export interface Challenge { challenge: string; bits: number; expires: string }
+export const challenge = () => call<Challenge>("/api/v1/cases/challenge", { method: "GET" });
+
+export interface Work { challenge: string; nonce: string }
+export const submit = (body: string, work: Work) =>
+  call<Receipt>("/api/v1/cases", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Takeback-Challenge": work.challenge, "X-Takeback-Work": work.nonce },
+    body,
+  });
 
 const caseUrl = (id: string) => "/api/v1/cases/" + encodeURIComponent(id);
 

@@ -7,6 +7,7 @@ finish_video; the frame rule (which times, what is kept) lives only in hashing/.
 """
 import json
 
+from hashing import admission
 from hashing import (
     FileDigests, FrameHashes, Pixels, PdqError, PixelsError, VideoError, frame_times, image_record, video_record,
 )
@@ -70,3 +71,10 @@ def finish_video(job):
 def drop(job):
     _open.pop(job, None)
     _frames.pop(job, None)
+
+
+def work(challenge, body, bits):
+    """The proof of work for a case body (the exact text the page POSTs), as decimal digits."""
+    data = body.encode("utf-8")
+    bits = admission.required_bits(int(bits), admission.case_hashes(data))
+    return str(admission.solve(challenge, admission.body_digest(data), bits))

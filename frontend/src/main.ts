@@ -2,14 +2,15 @@
 // Hashing lives in pipeline.ts (page decoding + worker), device storage in store.ts.
 import "./style.css";
 import {
-  ApiError, bytes, type CaseStatus, recordText, type Sent, sentLog, status as getStatus, submit, submitBody, withdraw,
+  ApiError, bytes, type CaseStatus, challenge as getChallenge, recordText, type Sent, sentLog, status as getStatus, submit,
+  submitBody, withdraw,
 } from "./api";
 import { codeNodes, written } from "./codes";
 import { $, el } from "./dom";
 import {
   date, dir, initialLang, inTime, isKey, LANGS, lang, type Lang, loadHelp, NAMES, num, setLang, size, t, type Key,
 } from "./i18n";
-import { add, cancelVideo, hooks, type Item, items, restore, stopWorker, workerState } from "./pipeline";
+import { add, cancelVideo, hooks, type Item, items, restore, solveWork, stopWorker, workerState } from "./pipeline";
 import type { MediaRecord } from "./protocol";
 import { dropPending, loadPending, loadReceipt, savePending, saveReceipt, type StoredReceipt, wipe } from "./store";
 
@@ -313,7 +314,11 @@ async function send(statusId: string) {
   render();
   say(statusId, "review.sending");
   try {
-    const answer = await submit(submitBody(chosen.map((i) => i.record!)));
+    // Proof of work for this exact body (docs/API.md), in the hashing worker: ~1 s on a phone,
+    // inside the "sending" state the person already sees.
+    const body = submitBody(chosen.map((i) => i.record!));
+    const { challenge: c, bits } = await getChallenge();
+    const answer = await submit(body, { challenge: c, nonce: await solveWork(c, body, bits) });
     receipt = { ...answer, saved: false };
     saveReceipt(receipt);
     for (const item of chosen) {

@@ -73,6 +73,22 @@ worker.onerror = () => {
   for (const [job, resolve] of listeners) resolve({ type: "error", job, code: "internal", detail: "worker failed" });
 };
 
+/** The proof of work for a case body (hashing/admission.py), found by the worker after the
+ * hashing queued before it: about a second on a phone. */
+export function solveWork(challenge: string, body: string, bits: number): Promise<string> {
+  if (workerState === "failed") return Promise.reject(new Error("worker failed"));
+  const job = nextJob++;
+  return new Promise((resolve, reject) => {
+    listeners.set(job, (m) => {
+      listeners.delete(job);
+      if (m.type === "work") resolve(m.nonce);
+      else reject(new Error(m.type === "error" ? m.detail : "worker"));
+    });
+    const message: ToWorker = { type: "work", job, challenge, body, bits };
+    worker.postMessage(message);
+  });
+}
+
 export const stopWorker = () => { worker.terminate(); stopHeif(); };
 
 /** Files the person picked: queued, then hashed one after another. Photo or video is decided

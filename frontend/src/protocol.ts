@@ -13,13 +13,15 @@ export interface MediaRecord {
 
 /** Page -> worker. `pixels` is RGBA, width * height * 4 bytes (transferred); photos are
  * flattened onto white. A video is `video` (the worker answers `times`), one `frame` per time
- * (each answered by `frame`), then `end` (digests of the file, then `result`); `drop` cancels. */
+ * (each answered by `frame`), then `end` (digests of the file, then `result`); `drop` cancels.
+ * `work` finds the proof of work for a case body (hashing/admission.py), answered by `work`. */
 export type ToWorker =
   | { type: "hash"; job: number; file: Blob; width: number; height: number; pixels: ArrayBuffer }
   | { type: "video"; job: number; duration: number }
   | { type: "frame"; job: number; time: number; width: number; height: number; pixels: ArrayBuffer }
   | { type: "end"; job: number; file: Blob }
-  | { type: "drop"; job: number };
+  | { type: "drop"; job: number }
+  | { type: "work"; job: number; challenge: string; body: string; bits: number };
 
 export type WorkerErrorCode = "too_small" | "not_hashable" | "video_undecodable" | "internal";
 
@@ -32,4 +34,5 @@ export type FromWorker =
   | { type: "times"; job: number; times: number[] }
   | { type: "frame"; job: number }
   | { type: "result"; job: number; record: MediaRecord; times?: number[] }
-  | { type: "error"; job: number; code: WorkerErrorCode; detail: string };
+  | { type: "error"; job: number; code: WorkerErrorCode; detail: string }
+  | { type: "work"; job: number; nonce: string };

@@ -13,6 +13,7 @@ interface Glue {
   add_frame(job: number, time: number, width: number, height: number, rgba: Uint8Array): string;
   finish_video(job: number): string;
   drop(job: number): void;
+  work(challenge: string, body: string, bits: number): string;
 }
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -88,6 +89,8 @@ async function handle(message: ToWorker): Promise<void> {
       const error = glue.add_frame(job, message.time, message.width, message.height, new Uint8Array(message.pixels));
       if (error) { glue.drop(job); answer(job, error); }
       else post({ type: "frame", job });
+    } else if (message.type === "work") {
+      post({ type: "work", job, nonce: glue.work(message.challenge, message.body, message.bits) });
     } else if (message.type === "end") {
       await digests(glue, job, message.file);
       answer(job, glue.finish_video(job));
