@@ -43,6 +43,10 @@ def new_challenge(now):
             "expires": datetime.fromtimestamp(expires, timezone.utc).isoformat().replace("+00:00", "Z")}
 
 
+# The error codes of refused work (the OpenAPI lists them with the others).
+CODES = ("work_required", "work_invalid", "work_expired", "work_used")
+
+
 def _work_error(status, code, detail):
     return ApiError(status, "%s; %s" % (detail, HOW), code=code)
 

@@ -6,6 +6,7 @@ from hashing.match import RULES
 from hashing.records import MAX_HASHES_PER_MEDIA
 from takeback.index import MAX_DISTANCE, PDQ_DISTANCE
 
+from . import admission
 from .api import BODY_LIMIT, ERROR_CODES, MAX_DEPTH
 from .case_ids import ALPHABET
 from .models import OUTCOMES
@@ -53,7 +54,8 @@ def _error(description):
 SCHEMAS = {
     "Error": {
         "type": "object", "additionalProperties": False, "required": ["error", "detail"],
-        "properties": {"error": {"type": "string", "enum": sorted(set(ERROR_CODES.values()))}, "detail": {"type": "string"}},
+        "properties": {"error": {"type": "string", "enum": sorted(set(ERROR_CODES.values()) | set(admission.CODES))},
+                       "detail": {"type": "string"}},
     },
     "HashRecord": {
         "description": "; ".join(

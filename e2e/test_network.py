@@ -7,9 +7,11 @@ from urllib.parse import urlsplit
 from .conftest import PHOTOS, open_app, pick, windows
 
 AUDIT_PHOTOS = ["opencv__graf1.png", "mate__FreshFlower.jpg", "lomiri2004__Kleiber_by_Lukas_Baubkus.jpg"]
-# Static files of the build, and the API: nothing else may be asked for.
+# Static files of the build, and the API (the platforms list, the challenge of the proof of work
+# that goes with the case): nothing else may be asked for.
 ALLOWED_GET = re.compile(
-    r"^/($|assets/[\w.-]+$|pyodide/[\w.]+/[\w.-]+$|sw\.js$|favicon\.svg$|helplines\.json$|api/v1/platforms$)")
+    r"^/($|assets/[\w.-]+$|pyodide/[\w.]+/[\w.-]+$|sw\.js$|favicon\.svg$|helplines\.json$|api/v1/platforms$"
+    r"|api/v1/cases/challenge$)")
 
 
 def test_only_hash_records_leave_the_device(phone, server):
