@@ -60,7 +60,7 @@ test-packages:
 test: setup test-packages frontend lint
 	$(PY) -m pytest --durations=25
 
-# The inner loop's tier, about a minute on 2 cores: lint, then tests/ without the tests marked
+# The inner loop's tier, about two minutes on 2 cores: lint, then tests/ without the tests marked
 # slow and without the browsers (e2e/), on every core. `make test` runs everything, one by one.
 check: setup lint
 	$(PY) -m pytest -q -n auto -m "not slow" tests
