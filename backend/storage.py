@@ -86,13 +86,19 @@ def writing():
         raise
 
 
+def _random_seqs(sequence, count):
+    """`count` new seqs in random order: the order of the feed then says nothing about which of
+    a transaction's hashes belong to one photo."""
+    seqs = [sequence.next() for _ in range(count)]
+    _random.shuffle(seqs)
+    return seqs
+
+
 def _publish(entries, sequence, day):
-    """Give each changed entry (once) its new seq, in random order: the order of the feed then
-    says nothing about which of a transaction's hashes belong to one photo."""
+    """Give each changed entry (once) its new seq, in random order (_random_seqs)."""
     entries = list({id(e): e for e in entries}.values())
-    _random.shuffle(entries)
-    for entry in entries:
-        entry.seq = sequence.next()
+    for entry, seq in zip(entries, _random_seqs(sequence, len(entries))):
+        entry.seq = seq
         entry.updated = day
 
 
@@ -183,10 +189,8 @@ def _postgres():
 
 def _publish_rows(rows, sequence):
     """_publish for rows as dicts: their new seqs, in random order."""
-    order = list(range(len(rows)))
-    _random.shuffle(order)
-    for i in order:
-        rows[i]["seq"] = sequence.next()
+    for row, seq in zip(rows, _random_seqs(sequence, len(rows))):
+        row["seq"] = seq
 
 
 def _insert_entries(rows, day):
