@@ -48,10 +48,7 @@ def _lookup(text):
     case = storage.get_case(canonical) if canonical else None
     if case is not None:
         return case.id, case
-    extensions = current_app.extensions
-    if "takeback_pin_key" not in extensions:
-        extensions["takeback_pin_key"] = storage.pin_key()
-    return pins.unknown_id_key(extensions["takeback_pin_key"], canonical or text), None
+    return pins.unknown_id_key(storage.pin_key(), canonical or text), None
 
 
 def _too_many(wait):

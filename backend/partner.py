@@ -35,11 +35,8 @@ def _begun_mac(begun):
     """A MAC of where a reader began: a made-up cursor cannot claim an earlier start and so
     get the tombstones of entries withdrawn before it began. Keyed with the server's random
     key (table pin_key, made once), in a domain of its own."""
-    extensions = current_app.extensions
-    if "takeback_pin_key" not in extensions:
-        extensions["takeback_pin_key"] = storage.pin_key()
     message = b"takeback feed cursor, begun at %d" % begun
-    return hmac.new(extensions["takeback_pin_key"].encode(), message, hashlib.sha256).hexdigest()[:16]
+    return hmac.new(storage.pin_key().encode(), message, hashlib.sha256).hexdigest()[:16]
 
 
 def _entry_json(e, disputed):

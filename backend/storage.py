@@ -350,14 +350,17 @@ def forget_pin_tries(key):
 
 
 def pin_key(row=1):
-    """The random key (hex) of the hash that stands in for ids that are no case; made once.
-    (Row 2 is work_key's.)"""
-    key = db.session.scalar(select(PinKey.key).where(PinKey.id == row))
-    if key is None:
-        db.session.execute(_insert_or_skip(PinKey, id=row, key=secrets.token_hex(32)))
-        db.session.commit()
+    """The random key (hex) of the hash that stands in for ids that are no case, and of the feed
+    cursor's MAC; made once, then kept by the app. (Row 2 is work_key's.)"""
+    keys = current_app.extensions.setdefault("takeback_keys", {})
+    if row not in keys:
         key = db.session.scalar(select(PinKey.key).where(PinKey.id == row))
-    return key
+        if key is None:
+            db.session.execute(_insert_or_skip(PinKey, id=row, key=secrets.token_hex(32)))
+            db.session.commit()
+            key = db.session.scalar(select(PinKey.key).where(PinKey.id == row))
+        keys[row] = key
+    return keys[row]
 
 
 # -- admission and quarantine (backend/admission.py, docs/API.md) ------------------------------

@@ -94,7 +94,7 @@ def test_pin_attempts_upgrade_and_downgrade(app_factory):
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT id FROM \"case\"")).all() == [("OLD-CASE",)]
         flask_migrate.upgrade()
-    app.extensions.pop("takeback_pin_key")  # a new key is made with the new table
+    app.extensions.pop("takeback_keys")  # a new key is made with the new table
     assert client.get("/api/v1/cases/OLD-CASE", headers={"X-Case-PIN": "123456789012"}).status_code == 200
     assert client.get("/api/v1/cases/no-such-case", headers=wrong).status_code == 404
 
