@@ -51,6 +51,15 @@ def _error(description):
     return dict(description=description, **_json(_ref("Error")))
 
 
+def _report(key, schema):
+    """A feedback item naming its entry by `key`: "id", or "type" (with the value)."""
+    return {"type": "object", "additionalProperties": False, "required": [key, "value", "outcome"],
+            "properties": {key: schema,
+                           "value": {"type": "string", "minLength": 1, "maxLength": 128,
+                                     "description": "The entry's hash value: the receipt that it was given to you."},
+                           "outcome": {"type": "string", "enum": list(OUTCOMES)}}}
+
+
 SCHEMAS = {
     "Error": {
         "type": "object", "additionalProperties": False, "required": ["error", "detail"],
@@ -171,11 +180,10 @@ SCHEMAS = {
     "Feedback": {
         "type": "object", "additionalProperties": False, "required": ["feedback"],
         "properties": {"feedback": {"type": "array", "minItems": 1, "maxItems": MAX_FEEDBACK, "items": {
-            "type": "object", "additionalProperties": False, "required": ["id", "value", "outcome"],
-            "properties": {"id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-                           "value": {"type": "string", "minLength": 1, "maxLength": 128,
-                                     "description": "The entry's hash value: the receipt that it was given to you."},
-                           "outcome": {"type": "string", "enum": list(OUTCOMES)}},
+            "oneOf": [_report("id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
+                      _report("type", {"type": "string", "enum": list(SIGNAL_TYPES),
+                                       "description": "The entry's hash type: with the value, it names the active "
+                                                      "feed entry holding that hash (404 if none)."})],
         }}},
     },
     "Platforms": {
@@ -301,6 +309,7 @@ SPEC = {
             "requestBody": dict(required=True, **_json(_ref("Feedback"))),
             "responses": dict({"200": dict(description="Recorded.", **_json(_ref("FeedbackRecorded"))),
                                "403": _error("An entry with this id and value was never given to you."),
+                               "404": _error("No active feed entry has this hash type and value."),
                                "429": _error("This platform's reports for this minute are used up; "
                                              "Retry-After gives the seconds.")},
                               **_COMMON_ERRORS, **_PARTNER_ERRORS),

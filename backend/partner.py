@@ -5,7 +5,7 @@ import re
 
 from flask import Blueprint, current_app, g, request
 
-from hashing import HashRecord, RecordError
+from hashing import SIGNAL_TYPES, HashRecord, RecordError
 
 from . import matching, ops, storage
 from .api import ApiError, int_field, json_body, list_field, require_fields
@@ -113,24 +113,34 @@ def match():
 
 @bp.post("/feedback")
 def feedback():
-    """Reports on entries this partner was given, each naming the entry's hash value (its
-    receipt); rate-limited per partner, one report per partner and entry."""
+    """Reports on entries this partner was given, each naming the entry by id with its hash value
+    (its receipt), or by hash type and value (what a matching tool such as threatexchange holds);
+    rate-limited per partner, one report per partner and entry."""
     body = json_body()
     require_fields(body, "the body", ("feedback",))
     per_minute = current_app.config["FEEDBACK_PER_MINUTE"]
-    reports = []
+    items = []  # (number, entry id or hash type, value, outcome)
     for i, item in enumerate(list_field(body["feedback"], "feedback", 1, MAX_FEEDBACK)):
         if not isinstance(item, dict):
             raise ApiError(400, "feedback[%d] must be an object" % i)
-        require_fields(item, "feedback[%d]" % i, ("id", "value", "outcome"))
-        entry_id = int_field(item["id"], "feedback[%d].id" % i, 1, 2**31 - 1)  # the id column is 32-bit
+        if ("id" in item) == ("type" in item):
+            raise ApiError(400, "feedback[%d] must name its entry by \"id\" or by \"type\", exactly one of them" % i)
+        if "id" in item:
+            require_fields(item, "feedback[%d]" % i, ("id", "value", "outcome"))
+            key = int_field(item["id"], "feedback[%d].id" % i, 1, 2**31 - 1)  # the id column is 32-bit
+        else:
+            require_fields(item, "feedback[%d]" % i, ("type", "value", "outcome"))
+            if item["type"] not in SIGNAL_TYPES:
+                raise ApiError(400, "feedback[%d].type must be one of %s" % (i, ", ".join(SIGNAL_TYPES)))
+            key = item["type"]
         if not (isinstance(item["value"], str) and 1 <= len(item["value"]) <= 128):
             raise ApiError(400, "feedback[%d].value must be the entry's hash value, as the feed or a match gave it" % i)
         if item["outcome"] not in OUTCOMES:
             raise ApiError(400, "feedback[%d].outcome must be one of %s" % (i, ", ".join(OUTCOMES)))
-        reports.append((entry_id, item["value"], item["outcome"]))
-    if len(reports) > per_minute:
+        items.append((i, key, item["value"], item["outcome"]))
+    if len(items) > per_minute:
         raise ApiError(400, "at most %d reports a minute: send fewer at once" % per_minute)
+    reports = _resolve_hashes(items)
     try:
         storage.record_feedback(g.partner_id, reports, current_app.config["FEEDBACK_CLOCK"](), per_minute)
     except storage.NoReceipt as e:
@@ -142,3 +152,23 @@ def feedback():
                        headers={"Retry-After": str(e.wait)}) from None
     ops.feedback_received([(entry_id, outcome) for entry_id, _, outcome in reports])
     return {"recorded": len(reports)}
+
+
+def _resolve_hashes(items):
+    """[(entry id, value, outcome)] from feedback items named by id or by hash type. A type and value
+    resolve to the active feed entry with them, the one any partner's feed hands out (a hash is
+    one entry); an unknown one is a 404 for the whole request, so nothing is recorded."""
+    values: dict[str, list[str]] = {}
+    for _, key, value, _ in items:
+        if isinstance(key, str):
+            values.setdefault(key, []).append(value)
+    found = {(type_, value): e.id for type_, wanted in values.items()
+             for value, e in storage.active_entries_by_value(type_, wanted).items()}
+    reports = []
+    for i, key, value, outcome in items:
+        if isinstance(key, str):
+            if (key, value) not in found:
+                raise ApiError(404, "feedback[%d]: no entry in the feed has this %s value; nothing was recorded" % (i, key))
+            key = found[key, value]
+        reports.append((key, value, outcome))
+    return reports

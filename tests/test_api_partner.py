@@ -543,6 +543,62 @@ def test_feedback_on_a_withdrawn_entry_is_kept(client, partner):
     assert case_reports(client, receipt) == [{"matched": 1, "removed": 1, "not_removed": 0}]
 
 
+def by_hash(client, partner, *reports):
+    """Reports (hash type, value, outcome): entries named by their hash, as threatexchange does."""
+    return client.post("/api/v1/partner/feedback", headers=partner,
+                       json={"feedback": [{"type": t, "value": v, "outcome": o} for t, v, o in reports]})
+
+
+def test_feedback_may_name_the_entry_by_hash_type_and_value(app, client, partner):
+    receipt = submit(client, media_record(1), media_record(2))
+    pdq1, md5_1, _ = entries_of(client, partner, media_record(1))
+    pdq2, _, _ = entries_of(client, partner, media_record(2))
+    response = by_hash(client, partner, ("pdq", pdq1["value"], "removed"), ("md5", md5_1["value"], "removed"))
+    assert response.status_code == 200 and response.get_json() == {"recorded": 2}
+    mixed = client.post("/api/v1/partner/feedback", headers=other_partner(app), json={"feedback": [
+        {"type": "pdq", "value": pdq1["value"], "outcome": "not_violating"},
+        {"id": pdq2["id"], "value": pdq2["value"], "outcome": "pending_review"}]})
+    assert mixed.status_code == 200
+    assert case_reports(client, receipt) == [{"matched": 2, "removed": 1, "not_removed": 1},
+                                            {"matched": 1, "removed": 0, "not_removed": 0}]
+    with app.app_context():  # the same rows as reports by id: one per partner and entry
+        rows = storage.db.session.scalars(storage.select(storage.Feedback)).all()
+        assert sorted(f.entry_id for f in rows) == sorted([pdq1["id"], md5_1["id"], pdq1["id"], pdq2["id"]])
+
+
+def test_feedback_by_an_unknown_hash_is_404_and_records_nothing(client, partner):
+    receipt = submit(client, media_record(1))
+    pdq, md5, _ = entries_of(client, partner, media_record(1))
+    _, cursor = read_feed(client, partner)
+    for reports in ([("pdq", pdq["value"], "removed"), ("pdq", flip_bits(pdq["value"], 1, random.Random(4)), "removed")],
+                    [("md5", md5["value"], "removed"), ("sha256", md5["value"], "removed")],  # the value under another type
+                    [("pdq", pdq["value"].upper(), "removed")]):
+        response = by_hash(client, partner, *reports)
+        assert response.status_code == 404, reports
+        assert response.get_json()["error"] == "not_found"
+        assert "feedback[1]" in response.get_json()["detail"] or "feedback[0]" in response.get_json()["detail"]
+        assert "nothing was recorded" in response.get_json()["detail"]
+    withdraw(client, receipt)  # a withdrawn hash is no longer in the feed: nothing to resolve to
+    assert by_hash(client, partner, ("pdq", pdq["value"], "removed")).status_code == 404
+    assert case_reports(client, receipt) == [{"matched": 0, "removed": 0, "not_removed": 0}]
+    assert [e["status"] for e in read_feed(client, partner, cursor)[0]] == ["withdrawn"] * 3  # and no report's change
+
+
+def test_feedback_by_hash_validation_changes_nothing(client, partner):
+    receipt = submit(client, media_record(1))
+    pdq, _, _ = entries_of(client, partner, media_record(1))
+    _, cursor = read_feed(client, partner)
+    ok = {"type": "pdq", "value": pdq["value"], "outcome": "removed"}
+    for item in (dict(ok, id=pdq["id"]), dict(ok, type="PDQ"), dict(ok, type="pdq-windows"), dict(ok, type=1),
+                 {"value": pdq["value"], "outcome": "removed"}, {"type": "pdq", "outcome": "removed"},
+                 dict(ok, outcome="deleted"), dict(ok, quality=90)):
+        response = client.post("/api/v1/partner/feedback", headers=partner, json={"feedback": [ok, item]})
+        assert response.status_code == 400, item
+        assert "feedback[1]" in response.get_json()["detail"]
+    assert read_feed(client, partner, cursor)[0] == []
+    assert case_reports(client, receipt) == [{"matched": 0, "removed": 0, "not_removed": 0}]
+
+
 def test_the_rate_limit_holds_for_reports_sent_at_once(app_factory):
     """Reports racing in parallel (as from several server processes) share one count."""
     import threading
