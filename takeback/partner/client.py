@@ -20,6 +20,10 @@ class PartnerError(Exception):
     """A partner-side failure with a clear message (bad token, unreachable server, ...)."""
 
 
+class TokenRefused(PartnerError):
+    """The server refused the token (401): wrong or revoked. Never retried."""
+
+
 def token_from_environment(variable=TOKEN_VARIABLE):
     """The bearer token from the environment (never a command-line flag: shell histories keep those)."""
     token = os.environ.get(variable, "").strip()
@@ -79,7 +83,7 @@ class PartnerClient:
             except urllib.error.HTTPError as e:
                 status, detail = e.code, _detail(e)
                 if status == 401:
-                    raise PartnerError("the server refused the token (wrong or revoked): %s" % detail) from None
+                    raise TokenRefused("the server refused the token (wrong or revoked): %s" % detail) from None
                 if (status == 429 or status >= 500) and attempt <= self.retries:
                     self._sleep(self._wait(attempt, e.headers.get("Retry-After")))
                     continue
