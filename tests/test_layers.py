@@ -5,7 +5,7 @@
     the core               takeback.decode, takeback.index, takeback.media
       ^
     the tools              takeback.partner (platforms), takeback.audit (auditors), backend (the server)
-      ^
+      ^                    (takeback.threatexchange, HMA's extension, on top of takeback.partner)
     takeback.cli           the `takeback` command, which mounts them all
 
 An arrow is "may be imported by": a layer imports only those below it, and the three tools
@@ -31,6 +31,7 @@ LAYER_OF = {
     "takeback": "core",
     "takeback.partner": "partner",
     "takeback.audit": "audit",
+    "takeback.threatexchange": "threatexchange",
     "backend": "server",
     "takeback.cli": "cli",
 }
@@ -39,6 +40,7 @@ MAY_IMPORT = {
     "core": {"hashing", "core"},
     "partner": {"hashing", "core", "partner"},
     "audit": {"hashing", "core", "audit"},
+    "threatexchange": {"hashing", "core", "partner", "threatexchange"},
     "server": {"hashing", "core", "server"},
     "cli": {"hashing", "core", "partner", "audit", "server", "cli"},
 }

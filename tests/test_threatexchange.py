@@ -39,7 +39,7 @@ from threatexchange.signal_type.sha256 import VideoSHA256Signal  # noqa: E402
 from threatexchange.utils import dataclass_json  # noqa: E402
 
 from takeback.threatexchange import (  # noqa: E402
-    TX_MANIFEST, TakebackBlocksSignal, TakebackCheckpoint, TakebackCollabConfig, TakebackIndex,
+    TX_MANIFEST, TakebackBlocksSignal, TakebackCheckpoint, TakebackCollabConfig, TakebackCredentials, TakebackIndex,
     TakebackSignalExchangeAPI, TakebackSignalMetadata, TakebackWindowSignal,
 )
 
@@ -145,10 +145,10 @@ def test_feed_entries_become_signals_and_opinions():
     assert fetched[10].get_as_aggregate_opinion().category == Aggregate.DISPUTED
 
 
-def test_config_checkpoint_and_metadata_round_trip_as_hma_stores_them():
+def test_config_checkpoint_metadata_and_credentials_round_trip_as_hma_stores_them():
     config = collab("https://takeback.example", page_size=50, include_video_frames=True)
     assert config.api == "takeback"
-    for obj in (config, TakebackCheckpoint("12.3.00ff00ff00ff00ff"), TakebackCheckpoint(),
+    for obj in (config, TakebackCheckpoint("12.3.00ff00ff00ff00ff"), TakebackCheckpoint(), TakebackCredentials("tb_x"),
                 TakebackSignalMetadata.from_entry(entry(7, "pdq-window", "5a" * 32, disputed=True))):
         text = dataclass_json.dataclass_dumps(obj)
         assert dataclass_json.dataclass_loads(text, type(obj)) == obj
@@ -237,6 +237,8 @@ def test_credentials_come_from_the_environment_or_a_file(monkeypatch, tmp_path):
     assert TakebackSignalExchangeAPI.for_collab(collab()).client._token == "from-a-file"
     monkeypatch.setenv("TAKEBACK_TOKEN", "from-the-environment")
     assert TakebackSignalExchangeAPI.for_collab(collab()).client._token == "from-the-environment"
+    with pytest.raises(ValueError, match="--server must be an http"):  # a collab made without --server
+        TakebackSignalExchangeAPI.for_collab(TakebackCollabConfig(name="tb"))
     monkeypatch.setenv("TAKEBACK_TOKEN", "two words")
     with pytest.raises(auth.SignalExchangeAPIInvalidAuthException):
         TakebackSignalExchangeAPI.for_collab(collab())
@@ -344,6 +346,13 @@ def test_the_threatexchange_cli_fetches_matches_and_labels(server, robust_photos
     cli.setup(base, page_size=25)
     config = json.loads(cli("config", "collab", "print", "tb").stdout)
     assert config["server"] == base and config["page_size"] == 25 and config["api"] == "takeback"
+
+    before = len(cursors(seen))
+    wrong = TxCli(cli.home, "not-the-token")
+    wrong.env["TX_VERBOSE"] = "1"  # the CLI logs why a fetch failed only when verbose
+    refused = wrong("fetch", ok=False)
+    assert refused.returncode == 3 and "SignalExchangeAPIInvalidAuthException" in refused.stderr
+    assert "refused the token" in refused.stderr and len(cursors(seen)) == before + 1  # at once: no retries
 
     cli("fetch")
     active, _ = read_feed(client, {"Authorization": "Bearer " + token})

@@ -162,8 +162,9 @@ class TakebackSignalExchangeAPI(
             if not entries and next_cursor == cursor:
                 return
             updates: t.Dict[int, t.Optional[TakebackSignalMetadata]] = {}
-            for e in entries:  # in change order: a later change of an entry wins
-                updates[int(e["id"])] = TakebackSignalMetadata.from_entry(e) if e.get("status") == "active" else None
+            for item in entries:  # in change order: a later change of an entry wins
+                active = item.get("status") == "active"
+                updates[int(item["id"])] = TakebackSignalMetadata.from_entry(item) if active else None
             cursor = next_cursor
             yield state.FetchDelta(updates, TakebackCheckpoint(cursor))
 
