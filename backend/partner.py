@@ -130,7 +130,7 @@ def feedback():
             key = int_field(item["id"], "feedback[%d].id" % i, 1, 2**31 - 1)  # the id column is 32-bit
         else:
             require_fields(item, "feedback[%d]" % i, ("type", "value", "outcome"))
-            if item["type"] not in SIGNAL_TYPES:
+            if not isinstance(item["type"], str) or item["type"] not in SIGNAL_TYPES:
                 raise ApiError(400, "feedback[%d].type must be one of %s" % (i, ", ".join(SIGNAL_TYPES)))
             key = item["type"]
         if not (isinstance(item["value"], str) and 1 <= len(item["value"]) <= 128):

@@ -590,6 +590,7 @@ def test_feedback_by_hash_validation_changes_nothing(client, partner):
     _, cursor = read_feed(client, partner)
     ok = {"type": "pdq", "value": pdq["value"], "outcome": "removed"}
     for item in (dict(ok, id=pdq["id"]), dict(ok, type="PDQ"), dict(ok, type="pdq-windows"), dict(ok, type=1),
+                 dict(ok, type={}), dict(ok, type=["pdq"]),
                  {"value": pdq["value"], "outcome": "removed"}, {"type": "pdq", "outcome": "removed"},
                  dict(ok, outcome="deleted"), dict(ok, quality=90)):
         response = client.post("/api/v1/partner/feedback", headers=partner, json={"feedback": [ok, item]})
