@@ -18,30 +18,26 @@ import time
 
 import pytest
 from PIL import Image
+from threatexchange.exchanges import auth
+from threatexchange.exchanges.fetch_state import AggregateSignalOpinionCategory as Aggregate
+from threatexchange.exchanges.fetch_state import SignalOpinion, SignalOpinionCategory
+from threatexchange.signal_type.md5 import VideoMD5Signal
+from threatexchange.signal_type.pdq.signal import PdqSignal
+from threatexchange.signal_type.sha256 import VideoSHA256Signal
+from threatexchange.utils import dataclass_json
 
 from hashing import HashRecord, record_distance
 from hashing.match import BLOCKS_MATCH_DISTANCE, PAIR_BLOCKS_MATCH_DISTANCE, WINDOW_MATCH_DISTANCE
 from takeback.media import file_record
 from takeback.partner import PartnerClient
-
-from .corpus import CORPUS
-from .conftest import flip_bits, make_app, media_record, pdq_hex, read_feed, submit
-from .partner_support import REPO, add_partner, serve
-
-tx = pytest.importorskip("threatexchange", reason="`make test` installs takeback[threatexchange]")
-
-from threatexchange.exchanges import auth  # noqa: E402
-from threatexchange.exchanges.fetch_state import AggregateSignalOpinionCategory as Aggregate  # noqa: E402
-from threatexchange.exchanges.fetch_state import SignalOpinion, SignalOpinionCategory  # noqa: E402
-from threatexchange.signal_type.md5 import VideoMD5Signal  # noqa: E402
-from threatexchange.signal_type.pdq.signal import PdqSignal  # noqa: E402
-from threatexchange.signal_type.sha256 import VideoSHA256Signal  # noqa: E402
-from threatexchange.utils import dataclass_json  # noqa: E402
-
-from takeback.threatexchange import (  # noqa: E402
+from takeback.threatexchange import (
     TX_MANIFEST, TakebackBlocksSignal, TakebackCheckpoint, TakebackCollabConfig, TakebackCredentials, TakebackIndex,
     TakebackSignalExchangeAPI, TakebackSignalMetadata, TakebackWindowSignal,
 )
+
+from .conftest import flip_bits, make_app, media_record, pdq_hex, read_feed, submit
+from .corpus import CORPUS
+from .partner_support import REPO, add_partner, serve
 
 
 def entry(id_, type_, value, quality=90, media="image", disputed=False):
