@@ -6,6 +6,8 @@
       ^
     the tools              takeback.partner (platforms), takeback.audit (auditors), backend (the server)
       ^
+    takeback.spark         the platform's backlog scan on Apache Spark (on top of takeback.partner)
+      ^
     takeback.cli           the `takeback` command, which mounts them all
 
 An arrow is "may be imported by": a layer imports only those below it, and the three tools
@@ -31,6 +33,7 @@ LAYER_OF = {
     "takeback": "core",
     "takeback.partner": "partner",
     "takeback.audit": "audit",
+    "takeback.spark": "spark",
     "backend": "server",
     "takeback.cli": "cli",
 }
@@ -40,7 +43,8 @@ MAY_IMPORT = {
     "partner": {"hashing", "core", "partner"},
     "audit": {"hashing", "core", "audit"},
     "server": {"hashing", "core", "server"},
-    "cli": {"hashing", "core", "partner", "audit", "server", "cli"},
+    "spark": {"hashing", "core", "partner", "spark"},
+    "cli": {"hashing", "core", "partner", "audit", "server", "spark", "cli"},
 }
 # The server's packages: only the server (and the command that mounts its commands lazily) may load them.
 SERVER_PACKAGES = {"flask", "flask_sqlalchemy", "flask_migrate", "sqlalchemy", "alembic", "psycopg", "werkzeug",
