@@ -111,13 +111,14 @@ def memory(photos, root):
         del entries
         rows = store.active_rows()
     pickled = pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)  # as pyspark's Broadcast writes its value
+    started = time.perf_counter()
+    Matcher.from_rows(rows)  # timed without tracemalloc, which slows allocations
+    built = time.perf_counter() - started
     del rows
     tracemalloc.start()
     rows = pickle.loads(pickled)
     unpickled = tracemalloc.get_traced_memory()[0]
-    started = time.perf_counter()
     matcher = Matcher.from_rows(rows)
-    built = time.perf_counter() - started
     total = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     return len(rows), len(pickled), unpickled, total - unpickled, matcher.index.nbytes, built
@@ -126,13 +127,32 @@ def memory(photos, root):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--enrolled", type=int, default=24, help="corpus photos enrolled, each with an edited copy")
-    parser.add_argument("--photos-in-index", default="1000,4000",
+    parser.add_argument("--photos-in-index", default="1000,4000,16000",
                         help="synthetic enrolled photos for the memory figures (sizes, comma-separated)")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory figures (no scans)")
     args = parser.parse_args()
     cores = 2
     print(measured_on())
+    if not args.memory_only:
+        scans(args.enrolled, cores)
+    print()
+    print("Enrolled entries on an executor (synthetic photos of 66 hashes; MB = 10^6 bytes):")
+    print()
+    print("| photos | hashes | broadcast, pickled (executor JVM, once) | rows unpickled (each Python worker) | "
+          "matcher built (each Python worker) | of which PDQ index arrays | index build |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as root:
-        folder, store, files, planted = build(root, args.enrolled)
+        for photos in map(int, args.photos_in_index.split(",")):
+            hashes, pickled, unpickled, index, nbytes, built = memory(photos, root)
+            print("| %s | %s | %.1f MB (%.0f B/hash) | %.1f MB (%.0f B/hash) | %.1f MB (%.0f B/hash) | %.1f MB | %.2f s |"
+                  % (format(photos, ","), format(hashes, ","), pickled / 1e6, pickled / hashes, unpickled / 1e6,
+                     unpickled / hashes, index / 1e6, index / hashes, nbytes / 1e6, built))
+
+
+def scans(enrolled, cores):
+    """The folder scanned by both, timed; prints the table."""
+    with tempfile.TemporaryDirectory() as root:
+        folder, store, files, planted = build(root, enrolled)
         scan_seconds, scanned = run("scan", "--workers", str(cores), "--store", store, folder)
         spark_seconds, on_spark = run("spark-scan", "--master", "local[%d]" % cores, "--store", store, folder)
         job = spark_job(folder, store, cores)
@@ -149,18 +169,6 @@ def main():
                          ("scan_media job, first (Python workers start, index built)", job[0]),
                          ("scan_media job, again (workers and index reused)", job[-1])):
         print("| %s | %d | %.1f | %.2f | %.2f |" % (how, cores, seconds, files / seconds, files / seconds / cores))
-    print()
-    print("Enrolled entries on an executor (synthetic photos of 66 hashes; MB = 10^6 bytes):")
-    print()
-    print("| photos | hashes | broadcast, pickled (executor JVM, once) | rows unpickled (each Python worker) | "
-          "matcher built (each Python worker) | of which PDQ index arrays | index build |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    with tempfile.TemporaryDirectory() as root:
-        for photos in map(int, args.photos_in_index.split(",")):
-            hashes, pickled, unpickled, index, nbytes, built = memory(photos, root)
-            print("| %s | %s | %.1f MB (%.0f B/hash) | %.1f MB (%.0f B/hash) | %.1f MB (%.0f B/hash) | %.1f MB | %.2f s |"
-                  % (format(photos, ","), format(hashes, ","), pickled / 1e6, pickled / hashes, unpickled / 1e6,
-                     unpickled / hashes, index / 1e6, index / hashes, nbytes / 1e6, built))
 
 
 if __name__ == "__main__":

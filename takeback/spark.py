@@ -141,8 +141,12 @@ def spark_scan_command(paths, store_path, master, max_distance):
     running = SparkSession.getActiveSession()
     builder = SparkSession.builder.appName("takeback-spark-scan")
     if master or (running is None and "PYSPARK_GATEWAY_PORT" not in os.environ):  # not under spark-submit
-        builder = builder.master(master or "local[*]").config("spark.ui.enabled", "false")
+        # Spark's Python workers default to the `python3` on PATH; locally this one has takeback.
+        builder = (builder.master(master or "local[*]").config("spark.ui.enabled", "false")
+                   .config("spark.pyspark.python", os.environ.get("PYSPARK_PYTHON", sys.executable)))
     spark = builder.getOrCreate()
+    if running is None:
+        spark.sparkContext.setLogLevel("WARN")
     try:
         media = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(list(paths))
         rows = [row.asDict() for row in scan_media(spark, media, store_path, max_distance).collect()]
