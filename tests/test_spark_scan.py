@@ -44,7 +44,21 @@ def spark(tmp_path_factory):
         try:
             yield session
         finally:
-            session.stop()  # the JVM and its Python workers end with it
+            stop(session)
+
+
+def stop(session):
+    """Stop the session, then the JVM (which stop() leaves running for a next session) and with it
+    its Python workers, so the rest of the test run does not carry them."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    session.stop()
+    if gateway is not None and getattr(gateway, "proc", None) is not None:
+        gateway.shutdown()
+        gateway.proc.stdin.close()  # the launcher ends the JVM when its stdin closes
+        gateway.proc.wait(60)
+        SparkContext._gateway = SparkContext._jvm = None
 
 
 @pytest.fixture(scope="module")
