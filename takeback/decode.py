@@ -348,10 +348,10 @@ def _av_open(path):
     """PyAV's container for a path or, read from its start, a binary file object."""
     import av
 
-    if hasattr(path, "read"):
-        path.seek(0)
-        return av.open(path)
-    return av.open(str(path))
+    if isinstance(path, (str, os.PathLike)):
+        return av.open(str(path))
+    path.seek(0)
+    return av.open(path)
 
 
 def _duration(container, stream):
