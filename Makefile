@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: run serve test check lint setup test-packages bench bench-match bench-shared-index bench-pins bench-flood bench-compare bench-robust bench-video eval-robustness chromium clean
+.PHONY: run serve test check lint setup test-packages bench bench-match bench-shared-index bench-pins bench-flood bench-compare bench-robust bench-video bench-spark eval-robustness chromium clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 
@@ -14,7 +14,7 @@ $(STAMPS)/venv: pyproject.toml
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[server,dev,threatexchange]'
+	$(PY) -m pip install --quiet -e '.[server,dev,threatexchange,spark]'
 	@touch $@
 
 $(STAMPS)/npm: package.json package-lock.json
@@ -50,9 +50,10 @@ serve: setup frontend
 	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py 'backend:create_app()'
 
 # Debian packages the tests need, in one apt-get when any is missing: Chromium, WebKitGTK's
-# WebDriver and Xvfb (Safari's engine, on a virtual screen), ffmpeg (iPhone-like HEVC test clips).
+# WebDriver and Xvfb (Safari's engine, on a virtual screen), ffmpeg (iPhone-like HEVC test clips),
+# Java for Spark's local mode (tests/test_spark_scan.py).
 TEST_PACKAGES := chromium:/usr/bin/chromium webkit2gtk-driver:/usr/bin/WebKitWebDriver xvfb:/usr/bin/Xvfb \
-	ffmpeg:/usr/bin/ffmpeg
+	ffmpeg:/usr/bin/ffmpeg openjdk-17-jre-headless:/usr/bin/java
 test-packages:
 	@missing="$$(for p in $(TEST_PACKAGES); do test -x "$${p#*:}" || echo "$${p%%:*}"; done)"; \
 	test -z "$$missing" || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
@@ -100,6 +101,11 @@ bench-flood: setup
 # query, at 12 MP, 1920x1440 and 1024x768. ARGS="--against DIR" times another checkout too.
 bench-robust: setup
 	$(PY) -m bench.robust $(ARGS)
+
+# Figures, not pass/fail: files/s per core of `takeback partner spark-scan` (Spark's local mode) next to
+# `takeback partner scan --workers 2` on one folder, and the broadcast's and index's bytes per hash.
+bench-spark: setup test-packages
+	$(PY) -m bench.spark $(ARGS)
 
 # Figures, not pass/fail: `takeback compare` (3,875 queries x 155 photos) through the index and
 # pair by pair on the first 400 queries, with the same output. About 2.5 minutes.

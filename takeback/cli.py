@@ -1,6 +1,6 @@
 """The `takeback` command: the top layer, which mounts every tool's commands.
 
-`hash` and `compare` (here), `partner ...` (the platform's tool, takeback/partner/cli.py) and
+`hash` and `compare` (here), `partner ...` (the platform's tool, takeback/partner/cli.py; `partner spark-scan` from takeback/spark.py) and
 `audit` (takeback/audit.py) need only the core; the server's operator commands (`partners ...`,
 `db upgrade`, backend/partners_cli.py) are imported only when one of them runs, so the other
 commands never load Flask or SQLAlchemy, and a platform can install Takeback without them.
@@ -17,6 +17,7 @@ from .audit import audit_command
 from .matching import media_candidates
 from .media import HASH_ERRORS, file_record
 from .partner.cli import partner
+from .spark import spark_scan_command
 from .submit import SubmitError, submit_case
 
 
@@ -49,6 +50,7 @@ main.add_command(_ServerCommand("partners", "partners", "The server's partners (
                                 "add, list, publish, unpublish, revoke."))
 main.add_command(_ServerCommand("db", "database", "The server's database schema: upgrade."))
 main.add_command(_ServerCommand("cases", "cases", "The server's cases: purge a flood still in quarantine."))
+partner.add_command(spark_scan_command)  # takeback/spark.py: on Apache Spark, a layer above the partner tool
 main.add_command(partner)
 main.add_command(audit_command)
 

@@ -14,6 +14,7 @@ import os
 import struct
 import warnings
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError, features
@@ -21,6 +22,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError, features
 from hashing import Pixels
 
 StrPath = str | os.PathLike[str]
+# A file's path, or its bytes in a binary file object (io.BytesIO: a Spark executor's binaryFile rows).
+Source = StrPath | BinaryIO
 
 CHUNK_SIZE = 1 << 20
 
@@ -45,9 +48,9 @@ class DecodeError(Exception):
     """The file cannot be read or is not a supported image."""
 
 
-def read_chunks(path: StrPath, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def read_chunks(path: Source, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
     """The file's bytes in chunks, so that a large file is never held in memory at once."""
-    with open(path, "rb") as f:
+    with _binary(path) as f:
         while chunk := f.read(chunk_size):
             yield chunk
 
@@ -66,22 +69,22 @@ def _readable(path):
 
 
 @contextlib.contextmanager
-def _binary(path):
+def _binary(path: Source) -> Iterator[BinaryIO]:
     """The file opened for reading bytes; a file object (io.BytesIO...) is read from its start
     and left where it was."""
-    if hasattr(path, "read"):
+    if isinstance(path, (str, os.PathLike)):
+        with open(path, "rb") as f:
+            yield f
+    else:
         position = path.tell()
         path.seek(0)
         try:
             yield path
         finally:
             path.seek(position)
-    else:
-        with open(path, "rb") as f:
-            yield f
 
 
-def heif_family(path: StrPath) -> str | None:
+def heif_family(path: Source) -> str | None:
     """"AVIF" or "HEIF" when the file's first box is an 'ftyp' with a HEIF/AVIF brand (major or
     compatible), else None. Only the content counts, never the file name."""
     with _binary(path) as f:
@@ -132,7 +135,7 @@ def _top_level_boxes(path, limit=10000):
         return types, position > end
 
 
-def media_kind(path: StrPath) -> str:
+def media_kind(path: Source) -> str:
     """"image" or "video", by the file's content (an animated GIF is an image, as in the
     browser's photo picker); DecodeError when it is neither.
 
@@ -159,7 +162,7 @@ def media_kind(path: StrPath) -> str:
     import av
 
     try:
-        with av.open(str(path)) as container:
+        with _av_open(path) as container:
             # FFmpeg reads single images too (by file name): those are Pillow's to decode.
             still = container.format.name == "image2" or container.format.name.endswith("_pipe")
             if container.streams.video and not still:
@@ -170,7 +173,7 @@ def media_kind(path: StrPath) -> str:
     raise DecodeError("not an image or video Takeback can decode")
 
 
-def image_pixels(path: StrPath) -> Pixels:
+def image_pixels(path: Source) -> Pixels:
     """The first frame of an image file as Pixels, decoded the way the browser does.
 
     HEIC/HEIF (pillow-heif) and AVIF (Pillow) follow the same rules as every other photo:
@@ -296,7 +299,7 @@ def _flatten_onto_white(im):
     return white
 
 
-def video_frames(path: StrPath, times_for: Callable[[float], list[float]] | None = None
+def video_frames(path: Source, times_for: Callable[[float], list[float]] | None = None
                  ) -> tuple[float, list[tuple[float, int, Pixels]]]:
     """(duration, [(time, frame_number, Pixels)]): the frame shown at each of frame_times(duration).
 
@@ -311,7 +314,7 @@ def video_frames(path: StrPath, times_for: Callable[[float], list[float]] | None
     times_for = times_for or frame_times
     try:
         with _readable(path):
-            container = av.open(str(path))
+            container = _av_open(path)
     except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as e:
         raise DecodeError("not a video Takeback can decode (%s)" % e) from None
     with container:
@@ -339,6 +342,16 @@ def video_frames(path: StrPath, times_for: Callable[[float], list[float]] | None
             chosen.append((times[i], number, _frame_pixels(shown)))
             i += 1
     return duration, chosen
+
+
+def _av_open(path):
+    """PyAV's container for a path or, read from its start, a binary file object."""
+    import av
+
+    if isinstance(path, (str, os.PathLike)):
+        return av.open(str(path))
+    path.seek(0)
+    return av.open(path)
 
 
 def _duration(container, stream):

@@ -2,19 +2,20 @@
 
 The one place that decides how a photo or video file becomes a hashing.MediaRecord outside the
 browser: `takeback hash` prints file_record(), a platform's scan and Matcher.match_file() use
-query_record(), the tests compare the browser's records with both.
+query_record() (takeback.spark: from the file's bytes), the tests compare the browser's records with both.
 """
 import hashing
 from hashing import FileDigests, MediaRecord
 
-from .decode import DecodeError, StrPath, image_pixels, media_kind, read_chunks, video_frames
+from .decode import DecodeError, Source, image_pixels, media_kind, read_chunks, video_frames
 
 # What file_record() raises for a file it cannot hash: undecodable, too large, no frames, ...
 HASH_ERRORS = (DecodeError, hashing.PdqError, hashing.PixelsError, hashing.VideoError)
 
 
-def file_record(path: StrPath, query: bool = False) -> MediaRecord:
-    """The hash records of one photo or video (a hashing.MediaRecord).
+def file_record(path: Source, query: bool = False) -> MediaRecord:
+    """The hash records of one photo or video (a hashing.MediaRecord): a path, or the file's bytes
+    in a binary file object (io.BytesIO; a Spark executor has no file, only its content).
 
     A photo: its PDQ, the robust hashes a person enrols (query=True: those a platform computes
     for an upload, hashing.query_hashes) and md5 + sha256. A video: the PDQ and block hash of
@@ -32,6 +33,6 @@ def file_record(path: StrPath, query: bool = False) -> MediaRecord:
     return hashing.video_record(frames, digests.hexdigests())
 
 
-def query_record(path: StrPath) -> MediaRecord:
+def query_record(path: Source) -> MediaRecord:
     """How a platform's file is hashed for a query (`takeback hash --query`)."""
     return file_record(path, query=True)

@@ -5,7 +5,8 @@
     the core               takeback.decode, takeback.index, takeback.media
       ^
     the tools              takeback.partner (platforms), takeback.audit (auditors), backend (the server)
-      ^                    (takeback.threatexchange, HMA's extension, on top of takeback.partner)
+      ^                    (takeback.threatexchange, HMA's extension, and takeback.spark, the backlog scan
+      ^                     on Apache Spark: each on top of takeback.partner)
     takeback.cli           the `takeback` command, which mounts them all
 
 An arrow is "may be imported by": a layer imports only those below it, and the three tools
@@ -32,6 +33,7 @@ LAYER_OF = {
     "takeback.partner": "partner",
     "takeback.audit": "audit",
     "takeback.threatexchange": "threatexchange",
+    "takeback.spark": "spark",
     "backend": "server",
     "takeback.cli": "cli",
 }
@@ -42,7 +44,8 @@ MAY_IMPORT = {
     "audit": {"hashing", "core", "audit"},
     "threatexchange": {"hashing", "core", "partner", "threatexchange"},
     "server": {"hashing", "core", "server"},
-    "cli": {"hashing", "core", "partner", "audit", "server", "cli"},
+    "spark": {"hashing", "core", "partner", "spark"},
+    "cli": {"hashing", "core", "partner", "audit", "server", "spark", "cli"},
 }
 # The server's packages: only the server (and the command that mounts its commands lazily) may load them.
 SERVER_PACKAGES = {"flask", "flask_sqlalchemy", "flask_migrate", "sqlalchemy", "alembic", "psycopg", "werkzeug",

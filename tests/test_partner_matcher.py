@@ -158,3 +158,34 @@ def test_a_window_never_matches_a_pdq_unless_the_rules_say_so(tmp_path, monkeypa
     monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq", "pdq-window"): 44})
     with pytest.raises(ValueError, match="MAX_DISTANCE"):
         Matcher.from_store(store.path)
+
+
+def test_the_stores_rows_in_memory_match_as_the_store_does(tmp_path):
+    """Matcher.from_rows (takeback.spark's executors): the same matches and evidence as from_store."""
+    rng = random.Random(4)
+    values = [pdq_hex(rng) for _ in range(6)]
+    store = LocalStore(tmp_path / "s.sqlite")
+    store.apply_page([entry(1, values[0]), entry(2, values[1], quality=20), entry(3, values[2], disputed=True),
+                      entry(4, "ab" * 16, type_="md5", quality=None), entry(5, values[3], type_="pdq-window"),
+                      entry(6, values[4], media="video"), entry(7, values[5], media="video", type_="pdq-blocks"),
+                      entry(8, values[0], status="withdrawn")], "8")
+    store.apply_page([{"id": 3, "status": "withdrawn", "updated": "2026-11-26"}], "9")
+    rows = store.active_rows()
+    assert [row[0] for row in rows] == [1, 2, 4, 5, 6, 7] and rows[0][1] is rows[1][1]  # "pdq" stored once
+    from_store, in_memory = Matcher.from_store(store.path), Matcher.from_rows(rows)
+    assert len(in_memory) == len(from_store) == 4  # the weak PDQ is never indexed
+    photo = {"media": "image", "hashes": [{"type": "pdq", "value": flip_bits(values[0], 20, rng), "quality": 90},
+                                          {"type": "pdq", "value": values[1], "quality": 90},
+                                          {"type": "pdq", "value": values[2], "quality": 90},
+                                          {"type": "pdq-window", "value": flip_bits(values[3], 30, rng), "quality": 90},
+                                          {"type": "md5", "value": "ab" * 16}]}
+    video = {"media": "video", "hashes": [{"type": "pdq", "value": flip_bits(values[4], 3, rng), "quality": 90},
+                                          {"type": "pdq-blocks", "value": flip_bits(values[5], 9, rng), "quality": 90}]}
+    for query in (photo, video):
+        expected = from_store.match_media(query, "x").to_json()
+        assert expected["matches"] and in_memory.match_media(query, "x").to_json() == expected
+    assert [m["entry"] for m in in_memory.match_media(photo).to_json()["matches"]] == [4, 1, 5]
+    for max_distance in (0, 25):  # a query PDQ's distance, as `--max-distance` sets it
+        expected = Matcher.from_store(store.path, max_distance).match_media(photo).to_json()
+        assert Matcher.from_rows(rows, max_distance).match_media(photo).to_json() == expected
+    assert [m["entry"] for m in expected["matches"]] == [4, 1, 5]  # 20 bits off: within 25

@@ -198,3 +198,17 @@ def test_a_worker_that_dies_does_not_stop_the_scan(monkeypatch, tmp_path):
     assert [r[0] for r in results] == paths  # every file, in order, once
     assert [r[0] for r in results if r[2]] == ["crash.jpg"]
     assert "decoder crashed" in results[10][2]
+
+
+@pytest.mark.parametrize("name", [os.path.join(PHOTOS, "tuxpaint__cliff.jpg"), os.path.join(VIDEOS, "carphone_distorted.mp4")])
+def test_a_files_bytes_hash_as_the_file_does(name):
+    """takeback.spark hashes binaryFile contents, not files: the same records from the bytes."""
+    import io
+
+    from takeback.partner.scan import hash_media
+
+    with open(name, "rb") as f:
+        content = f.read()
+    assert hash_media("x", io.BytesIO(content)) == ("x",) + hash_media(name)[1:]
+    _, record, error = hash_media("junk", io.BytesIO(b"not media at all"))
+    assert record is None and "not an image or video" in error

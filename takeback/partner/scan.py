@@ -25,14 +25,20 @@ def media_files(paths):
             yield path
 
 
-def _hash_one(path):
-    """Worker: (path, MediaRecord JSON or None, error text or None). Never raises for a bad file."""
+def hash_media(path, source=None):
+    """(path, MediaRecord JSON or None, error text or None) of one file, read from `source` (a
+    binary file object with its bytes: a Spark executor's) when given. Never raises for a bad file."""
     try:
-        return path, query_record(path).to_json(), None
+        return path, query_record(path if source is None else source).to_json(), None
     except HASH_ERRORS as e:
         return path, None, str(e) or type(e).__name__
     except Exception as e:  # a decoder crash on a hostile file must not stop the scan
         return path, None, "%s: %s" % (type(e).__name__, e)
+
+
+def _hash_one(path):
+    """Worker: hash_media(path)."""
+    return hash_media(path)
 
 
 def hashed(paths, workers=1):

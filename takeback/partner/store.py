@@ -152,6 +152,15 @@ class LocalStore:
         for row in self.db.execute(sql + " ORDER BY id", args):
             yield entry_dict(row)
 
+    def active_rows(self):
+        """The active entries as compact rows (FIELDS tuples, by id), their repeated strings (type,
+        media, status, time) shared: what takeback.spark broadcasts to every executor."""
+        shared = {}
+        rows = self.db.execute("SELECT %s FROM entries WHERE status = ? ORDER BY id" % ", ".join(FIELDS), (ACTIVE,))
+        return [(key, shared.setdefault(type_, type_), value, quality, shared.setdefault(media, media),
+                 shared.setdefault(status, status), shared.setdefault(updated, updated), disputed)
+                for key, type_, value, quality, media, status, updated, disputed in rows]
+
     def entry(self, entry_id):
         row = self.db.execute("SELECT %s FROM entries WHERE id = ?" % ", ".join(FIELDS), (int(entry_id),)).fetchone()
         return None if row is None else entry_dict(row)
