@@ -4,7 +4,7 @@ Prints figures; asserts nothing (except that the skipping below is sound). For e
 video (../shared/corpus/tmk-videos/*.mp4 and ../shared/corpus/videos/*) it makes the edited
 copies of tests/video_transforms.py (crops, crops to 9:16 and 1:1, mirror, captions, emoji
 and stickers, a logo, letterbox and pillarbox, screen recordings, speed, a trimmed middle,
-a low bitrate, greyscale, combinations) from the clip's first --seconds (default 20), with
+a low bitrate, greyscale, combinations) from the clip's first --seconds (default 10), with
 PyAV, as H.264 MP4 files in a temporary directory, each deleted once hashed. Each copy is
 hashed as a platform hashes an upload (takeback.media.query_record); each original is
 enrolled as the person's browser would (file_record(original, query=False), the whole file).
@@ -66,7 +66,7 @@ from tests.corpus import CORPUS
 from tests.transforms import EMOJI_FONT
 from tests.video_transforms import COPY_FPS, FAMILIES, LOW_BITRATE, VIDEO_EDITS, make_copy, source_frames
 
-DEFAULT_SECONDS = 20.0
+DEFAULT_SECONDS = 10.0
 # vPDQ with PDQ alone (the baseline): Meta's PDQ threshold, and the share and frame count
 # hashing.match.frames_match used when this tool was written.
 VPDQ_DISTANCE = 31

@@ -65,11 +65,11 @@ def test_logo_changes_one_corner_only_about_its_share():
 def test_screen_recording_is_a_phone_screen_with_the_frame_inside(theme):
     im = noise((320, 180))
     out = vt.screen_recording(im, random.Random(0), None, theme=theme)
-    assert out.size == SCREEN
+    assert out.size == (SCREEN[0] // 2, SCREEN[1] // 2)
     background = THEMES[theme][0]
-    assert out.getpixel((5, 300)) == background  # beside the frame, below the toolbar
+    assert out.getpixel((2, 150)) == background  # beside the frame, below the toolbar
     # The frame, scaled to the screen's width, is across the middle: noise, not the flat background.
-    middle = np.asarray(out)[SCREEN[1] // 2]
+    middle = np.asarray(out)[SCREEN[1] // 4]
     assert middle.std() > 30 and (middle != background).any(axis=1).mean() > 0.95
 
 

@@ -23,7 +23,7 @@ from tests.transforms import (
 # take most of the run, and the hashes sample one frame a second anyway. Each sampled frame of
 # a copy is then up to 1/COPY_FPS s away from the original's frame at that time, as in a copy
 # that was trimmed or re-timed.
-COPY_FPS = 10
+COPY_FPS = 5
 LOW_BITRATE = 150_000  # bits per second: a heavily recompressed repost
 TIME_BASE = fractions.Fraction(1, 1000)
 
@@ -93,9 +93,11 @@ def pad(im, rng, donor, sides, share=0.15):
 
 
 def screen_recording(im, rng, donor, theme="dark"):
-    """The clip as a phone's screen recorder saves it: tests.transforms.screenshot, a 1080 x 2340
-    frame with status bar, header and buttons around the clip scaled to fit."""
-    return screenshot(im, rng, donor, theme=theme)
+    """The clip as a phone's screen recorder shows it: tests.transforms.screenshot, a 1080 x 2340
+    screen with status bar, header and buttons around the clip scaled to fit; saved at half
+    that size (540 x 1170), as a recorder's lower setting or a platform's 540p re-encode
+    does (full size would make these copies most of the run's time)."""
+    return screenshot(im, rng, donor, theme=theme).reduce(2)
 
 
 def _edits():
