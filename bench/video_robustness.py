@@ -36,19 +36,24 @@ of usable perceptual hashes within hashing.match.LOOSEST_DISTANCE (or an equal d
 the rule is called on those only; every copy's own pair is called unconditionally and the
 run stops if one matches although it would have been skipped.
 
-Old rule and new: run this in each checkout with --json FILE, then
-`python -m bench.video_robustness --compare OLD.json NEW.json` prints both side by side
-(the copies are the same in both: same seeds, same PyAV).
+Old rule and new, in one run: --against DIR (another checkout's root, e.g. /work/main) also
+hashes every original and copy with that checkout's takeback.media and hashing (a subprocess
+with DIR first on sys.path) and matches those records with its hashing.video_match; its
+recall, false matches among videos and costs are printed next to this checkout's. (Videos
+against photos are measured for this checkout only.) Or run this in each checkout with
+--json FILE and `python -m bench.video_robustness --compare OLD.json NEW.json` (the copies
+are the same in both: same seeds, same PyAV).
 
 Options: --seconds (cap per clip, default 20), --videos NAME... (only clips whose file name
 contains one of these), --edits NAME... (only edits whose name contains one of these),
---no-photos, --processes (default 2), --json FILE, --compare OLD.json NEW.json.
+--no-photos, --processes (default 2), --against DIR, --json FILE, --compare OLD.json NEW.json.
 """
 import argparse
 import json
 import multiprocessing
 import pathlib
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -93,14 +98,75 @@ def timed(fn, *args, **kwargs):
     return out, time.perf_counter() - t
 
 
+# The other checkout's side of --against: JSON lines in, JSON lines out.
+AGAINST_CODE = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import hashing, takeback.media
+from hashing import MediaRecord
+print(json.dumps({"hashing": hashing.__file__, "media": takeback.media.__file__}), flush=True)
+for line in sys.stdin:
+    task = json.loads(line)
+    if task["do"] == "record":
+        t = time.perf_counter()
+        record = takeback.media.file_record(task["path"], query=task["query"])
+        print(json.dumps({"record": record.to_json(), "seconds": time.perf_counter() - t,
+                          "perceptual": sum(h.perceptual for h in record.hashes)}), flush=True)
+    else:
+        found = [hashing.video_match(MediaRecord.from_json(e).hashes, MediaRecord.from_json(q).hashes)
+                 for e, q in task["pairs"]]
+        print(json.dumps(found), flush=True)
+"""
+
+
+class Against:
+    """Another checkout's takeback.media and hashing, in a subprocess (--against DIR)."""
+
+    def __init__(self, root):
+        root = pathlib.Path(root).resolve()
+        self.process = subprocess.Popen([sys.executable, "-c", AGAINST_CODE, str(root)], cwd=root, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        where = self._read()
+        if not all(pathlib.Path(f).resolve().is_relative_to(root) for f in where.values()):
+            sys.exit("eval-video-robustness: --against %s imported %s, not that checkout's" % (root, where))
+
+    def _read(self):
+        line = self.process.stdout.readline()
+        if not line:
+            sys.exit("eval-video-robustness: the --against subprocess stopped (its error is above)")
+        return json.loads(line)
+
+    def ask(self, **task):
+        self.process.stdin.write(json.dumps(task) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def record(self, path, query):
+        return self.ask(do="record", path=str(path), query=query)
+
+    def video_match(self, pairs):
+        """Its hashing.video_match of each (enrolled, query) pair of record JSON."""
+        return self.ask(do="match", pairs=pairs)
+
+
+_against = None  # each worker process's Against, started on its first task
+
+
 def hash_video(task):
-    """One corpus video: its enrolled and query records, timings, and its copies' query records (as JSON)."""
-    path, seconds, edit_names = task
+    """One corpus video: its enrolled and query records, timings, and its copies' query records (as
+    JSON); with --against, the other checkout's records too (under "against")."""
+    global _against
+    path, seconds, edit_names, against_root = task
     path = pathlib.Path(path)
+    if against_root and _against is None:
+        _against = Against(against_root)
+    other = {}
     FrameHashes().add(0.0, Pixels(64, 64, bytes(range(256)) * 64, "RGBA"))  # warm-up: timings below are steady
     (duration, _), decode_seconds = timed(decoded_frames, path)
     enrolled, enrol_seconds = timed(file_record, path, query=False)
     query, query_seconds = timed(query_record, path)
+    if _against:
+        other = {"enrolled": _against.record(path, False), "query": _against.record(path, True)}
     copy_duration, frames = source_frames(path, seconds)
     copies = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,12 +176,15 @@ def hash_video(task):
                 continue
             _, make_seconds = timed(make_copy, copy, edit, copy_duration, frames, "%s/%s" % (path.name, edit.name))
             record, hash_seconds = timed(query_record, copy)
+            if _against:
+                other[edit.name] = _against.record(copy, True)
             copy.unlink()
             copies.append({"edit": edit.name, "record": record.to_json(), "make_seconds": make_seconds,
                            "hash_seconds": hash_seconds})
     return {"name": path.name, "duration": duration, "copied_seconds": copy_duration,
             "enrolled": enrolled.to_json(), "query": query.to_json(),
-            "seconds": {"decode": decode_seconds, "enrol": enrol_seconds, "query": query_seconds}, "copies": copies}
+            "seconds": {"decode": decode_seconds, "enrol": enrol_seconds, "query": query_seconds}, "copies": copies,
+            "against": other}
 
 
 def hash_photo(path):
@@ -202,6 +271,30 @@ def chance_by_rule(queries, enrolled, different):
     return out
 
 
+def against_matches(root, results, queries, different):
+    """--against: the other checkout's video_match of every copy with its own original (by query
+    index: "own") and of every query with every other scene's original ("false"), on that
+    checkout's records; its hash counts, record sizes and seconds."""
+    # Its records are only ever read by its own code (they may hold hash types this checkout does not know).
+    enrolled = [r["against"]["enrolled"]["record"] for r in results]
+    replies = [r["against"]["query"] for r in results] + [r["against"][c["edit"]] for r in results for c in r["copies"]]
+    records = [reply["record"] for reply in replies]
+    own = [i for i, q in enumerate(queries) if q.edit != "original"]
+    false = [(i, j) for i, q in enumerate(queries) for j in range(len(enrolled)) if different[q.source, j]]
+    found = Against(root).video_match([[enrolled[queries[i].source], records[i]] for i in own]
+                                      + [[enrolled[j], records[i]] for i, j in false])
+    names = [r["name"] for r in results]
+    return {
+        "own": dict(zip(own, found)),
+        "false": [{"query": "%s / %s" % (names[queries[i].source], queries[i].edit), "enrolled": names[j], "evidence": e}
+                  for (i, j), e in zip(false, found[len(own):]) if e is not None],
+        "enrolled_hashes": [r["against"]["enrolled"]["perceptual"] for r in results],
+        "query_hashes": [reply["perceptual"] for reply in replies],
+        "sizes": [len(json.dumps(r, separators=(",", ":")).encode()) for r in enrolled],
+        "seconds": {k: sum(r["against"][k]["seconds"] for r in results) for k in ("enrolled", "query")},
+    }
+
+
 def summarise(xs):
     return "mean %.1f, max %d" % (statistics.mean(xs), max(xs)) if xs else "-"
 
@@ -213,6 +306,7 @@ def main(argv=None):
     parser.add_argument("--edits", nargs="+", metavar="NAME", help="only edits whose name contains one of these")
     parser.add_argument("--no-photos", action="store_true", help="skip the false matches against the corpus photos")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--against", metavar="DIR", help="another checkout's root: its records and rule side by side")
     parser.add_argument("--json", metavar="FILE", help="write every figure and every copy's result here")
     parser.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="print two runs' --json side by side, and stop")
     args = parser.parse_args(argv)
@@ -239,7 +333,7 @@ def main(argv=None):
 
     names = {e.name for e in edits}
     # Longest first, so that the two processes finish together.
-    tasks = sorted(((str(p), args.seconds, names) for p in paths), key=lambda t: -pathlib.Path(t[0]).stat().st_size)
+    tasks = sorted(((str(p), args.seconds, names, args.against) for p in paths), key=lambda t: -pathlib.Path(t[0]).stat().st_size)
     results = sorted(run_tasks(hash_video, tasks, args.processes, "videos and their copies"), key=lambda r: r["name"])
     photos = []
     if not args.no_photos:
@@ -257,6 +351,8 @@ def main(argv=None):
     queries = originals + copies
     candidates = candidate_pairs([q.record for q in queries], enrolled)
     enrolled_frames = [pdq_frames(r) for r in enrolled]
+    different = np.array([[a != b for b in video_scene] for a in video_scene])
+    other = against_matches(args.against, results, queries, different) if args.against else None
 
     # Recall: each copy against its own original.
     outcomes = []
@@ -270,6 +366,8 @@ def main(argv=None):
                      % (video_names[q.source], q.edit, LOOSEST_DISTANCE))
         outcomes.append({"video": video_names[q.source], "edit": q.edit, "family": q.family,
                          "vpdq": vpdq_match(enrolled_frames[q.source], pdq_frames(q.record)), "rule": evidence})
+        if other:
+            outcomes[-1]["against"] = other["own"][i]
 
     print()
     print("Recall: each copy against its own original's enrolled record")
@@ -286,13 +384,19 @@ def main(argv=None):
             rows.append([family, edit.name, len(these), share(vpdq_hits, len(these)), share(rule_hits, len(these)),
                          "%.2f" % statistics.median(shares)])
             summary[edit.name] = {"family": family, "copies": len(these), "vpdq": vpdq_hits, "rule": rule_hits}
+            if other:
+                summary[edit.name]["against"] = sum(o["against"] is not None for o in these)
+                rows[-1].append(share(summary[edit.name]["against"], len(these)))
         vpdq_hits = sum(o["vpdq"] is not None for o in mine)
         rule_hits = sum(o["rule"] is not None for o in mine)
         family_rows.append([family, len(mine), share(vpdq_hits, len(mine)), share(rule_hits, len(mine))])
-    table(["family", "edit", "copies", "vPDQ (PDQ only)", "rule", "median query share (rule)"], rows)
+        if other:
+            family_rows[-1].append(share(sum(o["against"] is not None for o in mine), len(mine)))
+    against_column = ["rule of --against"] if other else []
+    table(["family", "edit", "copies", "vPDQ (PDQ only)", "rule", "median query share (rule)"] + against_column, rows)
     print()
     print("Recall per family")
-    table(["family", "copies", "vPDQ (PDQ only)", "rule"], family_rows)
+    table(["family", "copies", "vPDQ (PDQ only)", "rule"] + against_column, family_rows)
     missed = {}
     for o in outcomes:
         if o["rule"] is None:
@@ -300,7 +404,6 @@ def main(argv=None):
     print("Missed by the rule: " + ("; ".join("%s: %s" % (e, ", ".join(v)) for e, v in missed.items()) or "none"))
 
     # False matches among videos: different scenes only.
-    different = np.array([[a != b for b in video_scene] for a in video_scene])
     pair_counts = {"original": 0, "copy": 0}
     false_vpdq, false_rule, called = [], [], 0
     for i, q in enumerate(queries):
@@ -324,7 +427,10 @@ def main(argv=None):
           % (pair_counts["original"], pair_counts["copy"]))
     print("  video_match called on %d of them (the others have no pair of hashes within LOOSEST_DISTANCE=%d)"
           % (called, LOOSEST_DISTANCE))
-    for label, found in (("vPDQ (PDQ only)", false_vpdq), ("rule", false_rule)):
+    found_by = [("vPDQ (PDQ only)", false_vpdq), ("rule", false_rule)]
+    if other:
+        found_by.append(("rule of --against %s" % args.against, other["false"]))
+    for label, found in found_by:
         print("  false matches, %s: %d" % (label, len(found)))
         for m in found:
             print("    %s -> %s%s" % (m["query"], m["enrolled"], ": " + json.dumps(m["evidence"]) if "evidence" in m else ""))
@@ -387,6 +493,12 @@ def main(argv=None):
           % (minutes, args.processes, seconds["decode"] / minutes, seconds["enrol"] / minutes,
              (seconds["enrol"] - seconds["decode"]) / minutes, seconds["query"] / minutes,
              (seconds["query"] - seconds["decode"]) / minutes))
+    if other:
+        print("--against %s: perceptual hashes per video: enrolled %s; query %s; enrolled JSON mean %.0f bytes, "
+              "max %d; seconds per minute of video: file_record enrol %.1f, query_record %.1f (decoding included)"
+              % (args.against, summarise(other["enrolled_hashes"]), summarise(other["query_hashes"]),
+                 statistics.mean(other["sizes"]), max(other["sizes"]), other["seconds"]["enrolled"] / minutes,
+                 other["seconds"]["query"] / minutes))
     total = time.perf_counter() - started
     print("Run time: %.0f s (hashing, %d processes: %.0f s; making copies %.0f s and hashing them %.0f s, "
           "summed over processes)" % (total, args.processes, hashed, make, hash_copies))
@@ -403,6 +515,10 @@ def main(argv=None):
                 "photos": photo_figures, "enrolled_hashes": enrolled_hashes, "query_hashes": query_hashes,
                 "enrolled_json_bytes": sizes, "seconds_per_minute": {k: v / minutes for k, v in seconds.items()},
                 "run_seconds": total, "copies": outcomes,
+                "against": None if not other else {
+                    "root": args.against, "false_matches": other["false"], "enrolled_hashes": other["enrolled_hashes"],
+                    "query_hashes": other["query_hashes"], "enrolled_json_bytes": other["sizes"],
+                    "seconds_per_minute": {k: v / minutes for k, v in other["seconds"].items()}},
             }, f, indent=1)
 
 
