@@ -198,7 +198,7 @@ def run_tasks(fn, tasks, processes, what):
     with multiprocessing.Pool(processes) as pool:
         for result in pool.imap_unordered(fn, tasks):
             out.append(result)
-            print("  hashed %d/%d %s (%.0f s)" % (len(out), len(tasks), what, time.perf_counter() - t0),
+            print("  hashed %d/%d %s (%s, %.0f s)" % (len(out), len(tasks), what, result["name"], time.perf_counter() - t0),
                   file=sys.stderr, flush=True)
     return out
 
