@@ -156,6 +156,7 @@ def hash_video(task):
     """One corpus video: its enrolled and query records, timings, and its copies' query records (as
     JSON); with --against, the other checkout's records too (under "against")."""
     global _against
+    cpu = time.process_time()  # this process's CPU time, all threads (FFmpeg's and x264's too)
     path, seconds, edit_names, against_root = task
     path = pathlib.Path(path)
     if against_root and _against is None:
@@ -184,7 +185,7 @@ def hash_video(task):
     return {"name": path.name, "duration": duration, "copied_seconds": copy_duration,
             "enrolled": enrolled.to_json(), "query": query.to_json(),
             "seconds": {"decode": decode_seconds, "enrol": enrol_seconds, "query": query_seconds}, "copies": copies,
-            "against": other}
+            "against": other, "cpu_seconds": time.process_time() - cpu}
 
 
 def hash_photo(path):
@@ -397,11 +398,9 @@ def main(argv=None):
     print()
     print("Recall per family")
     table(["family", "copies", "vPDQ (PDQ only)", "rule"] + against_column, family_rows)
-    missed = {}
-    for o in outcomes:
-        if o["rule"] is None:
-            missed.setdefault(o["edit"], []).append(o["video"])
-    print("Missed by the rule: " + ("; ".join("%s: %s" % (e, ", ".join(v)) for e, v in missed.items()) or "none"))
+    missed = Counter(o["video"] for o in outcomes if o["rule"] is None)
+    print("Copies missed by the rule, per video (of %d edits; --json lists each): %s"
+          % (len(edits), ", ".join("%s %d" % (v, missed[v]) for v in video_names)))
 
     # False matches among videos: different scenes only.
     pair_counts = {"original": 0, "copy": 0}
@@ -500,8 +499,10 @@ def main(argv=None):
                  statistics.mean(other["sizes"]), max(other["sizes"]), other["seconds"]["enrolled"] / minutes,
                  other["seconds"]["query"] / minutes))
     total = time.perf_counter() - started
-    print("Run time: %.0f s (hashing, %d processes: %.0f s; making copies %.0f s and hashing them %.0f s, "
-          "summed over processes)" % (total, args.processes, hashed, make, hash_copies))
+    cpu = sum(r["cpu_seconds"] for r in results)
+    print("Run time: %.0f s (videos and photos, %d processes: %.0f s; making copies %.0f s and hashing them %.0f s, "
+          "summed over processes; CPU time of the video work %.0f s, so about %.0f s of it on %d idle cores)"
+          % (total, args.processes, hashed, make, hash_copies, cpu, cpu / args.processes, args.processes))
 
     if args.json:
         with open(args.json, "w") as f:
@@ -514,7 +515,7 @@ def main(argv=None):
                                                                    "copies": per_pair_copies},
                 "photos": photo_figures, "enrolled_hashes": enrolled_hashes, "query_hashes": query_hashes,
                 "enrolled_json_bytes": sizes, "seconds_per_minute": {k: v / minutes for k, v in seconds.items()},
-                "run_seconds": total, "copies": outcomes,
+                "run_seconds": total, "cpu_seconds": cpu, "copies": outcomes,
                 "against": None if not other else {
                     "root": args.against, "false_matches": other["false"], "enrolled_hashes": other["enrolled_hashes"],
                     "query_hashes": other["query_hashes"], "enrolled_json_bytes": other["sizes"],
