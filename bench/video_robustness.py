@@ -148,6 +148,10 @@ class Against:
         """Its hashing.video_match of each (enrolled, query) pair of record JSON."""
         return self.ask(do="match", pairs=pairs)
 
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+
 
 _against = None  # each worker process's Against, started on its first task
 
@@ -282,8 +286,10 @@ def against_matches(root, results, queries, different):
     records = [reply["record"] for reply in replies]
     own = [i for i, q in enumerate(queries) if q.edit != "original"]
     false = [(i, j) for i, q in enumerate(queries) for j in range(len(enrolled)) if different[q.source, j]]
-    found = Against(root).video_match([[enrolled[queries[i].source], records[i]] for i in own]
-                                      + [[enrolled[j], records[i]] for i, j in false])
+    against = Against(root)
+    found = against.video_match([[enrolled[queries[i].source], records[i]] for i in own]
+                                + [[enrolled[j], records[i]] for i, j in false])
+    against.close()
     names = [r["name"] for r in results]
     return {
         "own": dict(zip(own, found)),
@@ -548,8 +554,8 @@ def compare(old_path, new_path):
     print()
     for run, label in ((old, "old"), (new, "new")):
         fm = run["false_matches"]
-        print("False matches among videos, %s rule: %d (of %s pairs); against photos: %s" % (
-            label, len(fm["rule"]), fm["pairs"],
+        print("False matches among videos, %s rule: %d (of %d pairs of originals, %d of a copy and an original); "
+              "against photos: %s" % (label, len(fm["rule"]), fm["pairs"]["original"], fm["pairs"]["copy"],
             len(run["photos"]["false_matches"]) if run.get("photos") else "not measured"))
 
 
