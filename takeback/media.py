@@ -17,8 +17,9 @@ def file_record(path: StrPath, query: bool = False) -> MediaRecord:
     """The hash records of one photo or video (a hashing.MediaRecord).
 
     A photo: its PDQ, the robust hashes a person enrols (query=True: those a platform computes
-    for an upload, hashing.query_hashes) and md5 + sha256. A video: the PDQ and block hash of
-    one frame per second (hashing.frame_times) and its digests. Raises one of HASH_ERRORS.
+    for an upload, hashing.query_hashes) and md5 + sha256. A video: the PDQ, block hash and
+    window hashes of one frame per second (hashing.frame_times; the enrolled side's windows or
+    the query's, hashing.FrameHashes) and its digests. Raises one of HASH_ERRORS.
     """
     kind = media_kind(path)
     digests = FileDigests()
@@ -26,7 +27,7 @@ def file_record(path: StrPath, query: bool = False) -> MediaRecord:
         digests.update(chunk)
     if kind == "image":
         return hashing.image_record(image_pixels(path), digests.hexdigests(), query=query)
-    frames = hashing.FrameHashes()
+    frames = hashing.FrameHashes(query=query)
     for time, _number, pixels in video_frames(path)[1]:
         frames.add(time, pixels)
     return hashing.video_record(frames, digests.hexdigests())

@@ -68,30 +68,89 @@ def test_trim_never_takes_most_of_the_picture():
 
 
 def test_repeated_frames_are_kept_once():
+    for query in (False, True):
+        frames = FrameHashes(query=query)
+        still = Pixels(48, 32, striped(48, 32), "L")
+        moved = Pixels(48, 32, striped(48, 32, phase=9), "L")
+        assert [frames.add(t, p) for t, p in enumerate([still, still, moved, still])] == [True, False, True, False]
+        records = frames.records()
+        assert [r.type for r in records].count("pdq") == 2
+        assert len({(r.type, r.value) for r in records}) == len(records)  # no hash twice
+
+
+def photo_frame(name, size=(320, 180)):
+    from PIL import Image
+
+    with Image.open(CORPUS / "photos" / name) as im:
+        return im.convert("RGB").resize(size)
+
+
+def as_pixels(im):
+    return Pixels(im.width, im.height, im.tobytes(), "RGB")
+
+
+FRAME_PHOTOS = ["lomiri1604__Bridge_by_Sander_Klootwijk.jpg", "ela_original.jpg"]
+
+
+def test_each_frame_holds_its_window_and_a_key_frame_more():
+    """Enrolled: PDQ, block hash, picture window, and for a key frame the aspect windows and pair
+    blocks; a query: PDQ, block hash, picture window and at most QUERY_FRAME_PAIR_COUNT pair blocks."""
+    from hashing.robust import ENROL_FRAME_PAIR_COUNT, FRAME_ASPECTS, QUERY_FRAME_PAIR_COUNT
+
+    im = photo_frame(FRAME_PHOTOS[0])
+    for query, most in ((False, 3 + len(FRAME_ASPECTS) + ENROL_FRAME_PAIR_COUNT), (True, 3 + QUERY_FRAME_PAIR_COUNT)):
+        frames = FrameHashes(query=query)
+        frames.add(0.0, as_pixels(im))
+        types = [r.type for r in frames.records()]
+        assert types[:3] == ["pdq", "pdq-blocks", "pdq-window"] and len(types) <= most
+        assert types.count("pdq-window") == (1 if query else 1 + len(FRAME_ASPECTS))  # a 16:9 frame: 3 aspects cut it
+        assert types.count("pdq-pair-blocks") >= 1
+
+
+def test_key_frames_are_spread_over_the_video(monkeypatch):
+    import hashing.video
+
+    monkeypatch.setattr(hashing.video, "KEY_FRAMES", 2)
     frames = FrameHashes()
-    still = Pixels(48, 32, striped(48, 32), "L")
-    moved = Pixels(48, 32, striped(48, 32, phase=9), "L")
-    assert [frames.add(t, p) for t, p in enumerate([still, still, moved, still])] == [True, False, True, False]
-    assert [r.type for r in frames.records()] == ["pdq", "pdq-blocks"] * 2
+    for t in range(5):
+        frames.add(float(t), Pixels(48, 32, striped(48, 32, phase=3 * t), "L"))
+    per_frame = [len(f) for f in video_frames(frames.records())]
+    assert len(per_frame) == 5 and [n > 3 for n in per_frame] == [True, False, True, False, False]
+
+
+def test_a_video_record_stays_within_the_caps():
+    from hashing.records import MAX_HASHES_PER_MEDIA
+    from hashing.robust import ENROL_FRAME_PAIR_COUNT, FRAME_ASPECTS
+    from hashing.video import KEY_FRAMES, MAX_VIDEO_HASHES
+
+    assert MAX_VIDEO_HASHES == 3 * MAX_FRAMES + (len(FRAME_ASPECTS) + ENROL_FRAME_PAIR_COUNT) * KEY_FRAMES
+    assert MAX_VIDEO_HASHES + 2 <= MAX_HASHES_PER_MEDIA
 
 
 def test_frames_are_grouped_from_a_record():
     pdq = [HashRecord("pdq", "%064x" % (i + 1), 90) for i in range(3)]
     blocks = [HashRecord("pdq-blocks", "%064x" % (i + 100), 90) for i in range(2)]
+    window = HashRecord("pdq-window", "%064x" % 200, 90)
+    pair = HashRecord("pdq-pair-blocks", "%064x" % 300, 90)
     md5 = HashRecord("md5", "0" * 32)
-    # A frame whose block hash repeats an earlier frame's carries its PDQ alone.
+    # Records enrolled before the window hashes: a PDQ and a block hash per frame; a frame whose
+    # block hash repeats an earlier frame's carries its PDQ alone.
     records = [pdq[0], blocks[0], pdq[1], pdq[2], blocks[1], md5]
     assert video_frames(records) == [(pdq[0], blocks[0]), (pdq[1],), (pdq[2], blocks[1])]
     assert frame_numbers(records) == [0, 0, 1, 2, 2, None]
-    for bad in ([blocks[0], pdq[0]], [pdq[0], blocks[0], blocks[1]], [pdq[0], HashRecord("pdq-window", "0" * 64, 90)]):
+    # Now: a frame's window and pair block hashes follow its PDQ too.
+    records = [pdq[0], blocks[0], window, pair, pdq[1], blocks[1], md5]
+    assert video_frames(records) == [(pdq[0], blocks[0], window, pair), (pdq[1], blocks[1])]
+    for bad in ([blocks[0], pdq[0]], [window, pdq[0]], [pdq[0], HashRecord("pdq-dihedral", "0" * 64, 90)]):
         with pytest.raises(ValueError, match="video frames"):
             video_frames(bad)
 
 
 @functools.lru_cache(maxsize=None)
-def hashed(path):
-    """(frame records, [(frame number, our PDQ of the untrimmed frame)]) of one video."""
-    frames = FrameHashes()
+def hashed(path, query=False):
+    """(frame records, [(frame number, our PDQ of the untrimmed frame)]) of one video, as a
+    person enrols it or (query=True) as a platform checks it."""
+    frames = FrameHashes(query=query)
     raw = []
     for time, number, pixels in decoded_frames(path)[1]:
         frames.add(time, pixels)
@@ -135,7 +194,7 @@ PATTERN_COPIES = ["pattern-longer-no-bar", "pattern-sd-grey-bar", "pattern-sd-wi
 
 @pytest.mark.parametrize("original,copy", [(CHAIR, c) for c in CHAIR_COPIES] + [(PATTERN, c) for c in PATTERN_COPIES])
 def test_edited_copy_matches_its_original_only(original, copy):
-    copy = hashed(TMK / (copy + ".mp4"))[0]
+    copy = hashed(TMK / (copy + ".mp4"), query=True)[0]
     assert video_match(hashed(original)[0], copy) is not None
     other = PATTERN if original == CHAIR else CHAIR
     assert video_match(hashed(other)[0], copy) is None

@@ -74,8 +74,10 @@ def test_video_frames_match_on_their_block_hashes(tmp_path):
     result = matcher.match_media({"media": "video", "hashes": hashes}, "clip.mp4").to_json()
     assert [(m["entry"], m["type"], m["distance"], m["frames"]) for m in result["matches"]] == [
         (30, "pdq-blocks", 30, [0]), (31, "pdq-blocks", 30, [1]), (32, "pdq-blocks", 30, [2])]
-    assert result["video"] == {"frames": 3, "matched_frames": 3,
-                               "rule": {"query_share": 1.0, "enrolled_share": 1.0, "frames": 3}}
+    assert result["video"] == {"frames": 3, "matched_frames": 3, "rule": {
+        "query_share": 1.0, "enrolled_share": 1.0, "frames": 3,
+        "matches": [{"query_frame": k, "entry": 30 + k, "type": "pdq-blocks", "query_type": "pdq-blocks", "distance": 30}
+                    for k in range(3)]}}
 
 
 def store_of(tmp_path, record, first_id=1):
