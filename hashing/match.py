@@ -144,14 +144,19 @@ def frame_distance(enrolled: Frame, query: Frame, max_distance: int | None = Non
 
 def _closest_pair(enrolled, query, max_distance):
     """(distance, enrolled record, query record) of the closest pair of two frames' records
-    that RULES lets match, else None."""
-    best = None
+    that RULES lets match, else None; a pair that is strong evidence before any weak one."""
+    best, rank = None, None
     for e in enrolled:
         for q in query:
             d = record_distance(e, q, max_distance)
-            if d is not None and (best is None or d < best[0]):
-                best = (d, e, q)
+            if d is not None and (best is None or (weak_evidence(e, q), d) < rank):
+                best, rank = (d, e, q), (weak_evidence(e, q), d)
     return best
+
+
+def weak_evidence(enrolled: HashRecord, query: HashRecord) -> bool:
+    """True for a pair whose match is weak evidence: either is a pair block (see RULES)."""
+    return enrolled.type == "pdq-pair-blocks" or query.type == "pdq-pair-blocks"
 
 
 def frame_shares(enrolled: list[Frame], query: list[Frame], max_distance: int | None = None) -> tuple[float, float]:
@@ -198,21 +203,30 @@ def _usable(frames):
 
 
 # A video matches when at least this many distinct query frames each match an enrolled
-# frame (each one is a full PDQ or block hash match, strong evidence alone; two guard
+# frame (each one is a full PDQ, block or window hash match, strong evidence alone; two guard
 # against a fluke) and they are at least this share of either video. On the corpus, every
 # pair of different videos shares no frame at all; the weakest true pair (a clip cut
 # mid-second from a fast-moving original) shares 5 of 19 frames (2 by PDQ alone).
 VIDEO_MIN_FRAMES = 2
 VIDEO_MIN_SHARE = 0.05
+# A frame matched by pair blocks only (a crop's) is weak evidence: a pair of long videos
+# compares up to ~250,000 pair blocks, so about 1e-3 chance frame matches per pair at the
+# photos' rate (docs/ROBUST.md, Video). Then the video needs this many such query frames,
+# matching as many different enrolled frames (frames of one scene are no independent flukes).
+VIDEO_MIN_WEAK_FRAMES = 3
 
 
 def frames_match(enrolled: list[Frame], query: list[Frame], max_distance: int | None = None) -> dict | None:
     """Evidence if the query video matches the enrolled one (their frames, video_frames),
     else None: vPDQ's pair of shares, the number of query frames that matched, and for each
-    of them its closest pair of hashes: {"query_frame", "enrolled_frame" (positions in the
+    of them its closest pair of hashes (strong evidence before weak): {"query_frame", "enrolled_frame" (positions in the
     lists of frames), "type" (the enrolled hash's), "query_type", "distance"}."""
     query_share, enrolled_share, closest = _matched_frames(enrolled, query, max_distance)
     if len(closest) < VIDEO_MIN_FRAMES or max(query_share, enrolled_share) < VIDEO_MIN_SHARE:
+        return None
+    strong = sum(not weak_evidence(e, q) for _, _, e, q in closest.values())
+    if strong < VIDEO_MIN_FRAMES and (len(closest) < VIDEO_MIN_WEAK_FRAMES
+                                      or len({i for _, i, _, _ in closest.values()}) < VIDEO_MIN_WEAK_FRAMES):
         return None
     matches = [{"query_frame": j, "enrolled_frame": i, "type": e.type, "query_type": q.type, "distance": d}
                for j, (d, i, e, q) in sorted(closest.items())]

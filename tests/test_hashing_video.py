@@ -3,6 +3,7 @@ import collections
 import functools
 import itertools
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -255,3 +256,48 @@ def test_takeback_hash_prints_a_video_record():
     assert record["media"] == "video"
     types = [h["type"] for h in record["hashes"]]
     assert types.count("pdq") == 7 and types[-2:] == ["md5", "sha256"]
+
+
+def flipped(value, bits):
+    """A 64-hex value with its first `bits` bits flipped."""
+    return "%064x" % (int(value, 16) ^ ((1 << 256) - (1 << (256 - bits))))
+
+
+def random_hex(seed):
+    return "%064x" % random.Random(repr(seed)).getrandbits(256)
+
+
+def frame(n, kind, bits=0, side="enrolled"):
+    """A frame: a PDQ of its own (far from every other), and one record of `kind` shared with
+    frame n of the other side, `bits` apart."""
+    return (HashRecord("pdq", random_hex((side, n)), 90), HashRecord(kind, flipped(random_hex(("shared", n)), bits), 90))
+
+
+def test_the_evidence_names_the_frames_and_hashes_that_matched():
+    from hashing import frames_match
+
+    enrolled = [frame(n, "pdq-window") for n in range(4)]
+    query = [frame(n, "pdq-window", 12, "query") for n in (1, 3)]
+    evidence = frames_match(enrolled, query)
+    assert evidence["frames"] == 2 and evidence["query_share"] == 1.0 and evidence["enrolled_share"] == 0.5
+    assert evidence["matches"] == [
+        {"query_frame": 0, "enrolled_frame": 1, "type": "pdq-window", "query_type": "pdq-window", "distance": 12},
+        {"query_frame": 1, "enrolled_frame": 3, "type": "pdq-window", "query_type": "pdq-window", "distance": 12}]
+
+
+def test_frames_matched_by_pair_blocks_alone_need_three_different_enrolled_frames():
+    from hashing import frames_match
+
+    enrolled = [frame(n, "pdq-pair-blocks") for n in range(6)]
+
+    def query(numbers):
+        return [(HashRecord("pdq", random_hex(("query", k)), 90),) + frame(n, "pdq-pair-blocks", 20)[1:]
+                for k, n in enumerate(numbers)]
+
+    assert frames_match(enrolled, query([0, 4])) is None  # two weak frames
+    assert frames_match(enrolled, query([2, 2, 2])) is None  # three, but all one enrolled frame
+    evidence = frames_match(enrolled, query([0, 2, 5]))
+    assert evidence["frames"] == 3 and {m["type"] for m in evidence["matches"]} == {"pdq-pair-blocks"}
+    # Two strong frames are enough, as before.
+    strong = [frame(n, "pdq-blocks") for n in range(2)]
+    assert frames_match(strong, [frame(n, "pdq-blocks", 20, "query") for n in range(2)]) is not None
