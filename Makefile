@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: run serve test check lint setup test-packages bench bench-match bench-shared-index bench-pins bench-flood bench-compare bench-robust bench-video eval-robustness chromium clean
+.PHONY: run serve test check lint setup test-packages bench bench-match bench-shared-index bench-pins bench-flood bench-compare bench-robust bench-video eval-robustness eval-video-robustness chromium clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 
@@ -135,6 +135,14 @@ EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 eval-robustness: setup
 	@test -f $(EMOJI_FONT) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji; }
 	$(PY) -m bench.robustness $(ARGS)
+
+# Figures, not pass/fail: how many edited copies of the corpus videos (crops, mirror, captions,
+# stickers, padding, screen recordings, speed, trims, re-encoding...) still match, by vPDQ (PDQ
+# only) and by hashing.video_match; false matches among videos and against photos; hashes, bytes,
+# seconds. ARGS="--json FILE" for every result; ARGS="--compare OLD.json NEW.json" for two runs.
+eval-video-robustness: setup
+	@test -f $(EMOJI_FONT) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji; }
+	$(PY) -m bench.video_robustness $(ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules $(STAMPS) frontend/dist instance
