@@ -145,13 +145,18 @@ def frame_distance(enrolled: Frame, query: Frame, max_distance: int | None = Non
 def _closest_pair(enrolled, query, max_distance):
     """(distance, enrolled record, query record) of the closest pair of two frames' records
     that RULES lets match, else None; a pair that is strong evidence before any weak one."""
-    best, rank = None, None
+    best = None
     for e in enrolled:
         for q in query:
             d = record_distance(e, q, max_distance)
-            if d is not None and (best is None or (weak_evidence(e, q), d) < rank):
-                best, rank = (d, e, q), (weak_evidence(e, q), d)
+            if d is not None and (best is None or _rank(d, e, q) < _rank(*best)):
+                best = (d, e, q)
     return best
+
+
+def _rank(distance, enrolled, query):
+    """Which of two matching pairs is the better evidence: strong before weak, then nearer."""
+    return weak_evidence(enrolled, query), distance
 
 
 def weak_evidence(enrolled: HashRecord, query: HashRecord) -> bool:
@@ -183,7 +188,7 @@ def _matched_frames(enrolled, query, max_distance):
             if pair is None:
                 continue
             matched_a.add(i)
-            if j not in closest or pair[0] < closest[j][0]:
+            if j not in closest or _rank(pair[0], pair[1], pair[2]) < _rank(*closest[j][:1], *closest[j][2:]):
                 closest[j] = (pair[0], i, pair[1], pair[2])
     if not a or not b:
         return 0.0, 0.0, closest

@@ -160,3 +160,30 @@ def test_a_window_never_matches_a_pdq_unless_the_rules_say_so(tmp_path, monkeypa
     monkeypatch.setattr(hashing.match, "RULES", {**hashing.match.RULES, ("pdq", "pdq-window"): 44})
     with pytest.raises(ValueError, match="MAX_DISTANCE"):
         Matcher.from_store(store.path)
+
+
+def test_a_mirrored_video_matches_through_its_frames_windows(tmp_path):
+    """A mirrored copy of a video: no frame's PDQ or block hash is close, each frame's picture
+    window is; the summary's rule names, per query frame, the window entry it matched."""
+    from PIL import Image
+
+    from hashing import FrameHashes, MediaRecord, Pixels
+    from tests.corpus import CORPUS
+
+    names = ["lomiri1604__Bridge_by_Sander_Klootwijk.jpg", "opencv__aloeL.jpg", "opencv__graf1.png",
+             "tuxpaint__cliff.jpg"]
+    enrolled, query = FrameHashes(), FrameHashes(query=True)
+    for t, name in enumerate(names):
+        with Image.open(CORPUS / "photos" / name) as im:
+            frame = im.convert("RGB").resize((320, 180))
+        for frames, shown in ((enrolled, frame), (query, frame.transpose(Image.FLIP_LEFT_RIGHT))):
+            frames.add(float(t), Pixels(shown.width, shown.height, shown.tobytes(), "RGB"))
+    record = MediaRecord("video", enrolled.records())
+    matcher = Matcher.from_store(store_of(tmp_path, record).path)
+    result = matcher.match_media(MediaRecord("video", query.records())).to_json()
+    rule = result["video"]["rule"]
+    assert rule is not None and rule["frames"] == len(names)
+    by_id = {n + 1: h for n, h in enumerate(record.hashes)}
+    for pair in rule["matches"]:
+        assert by_id[pair["entry"]].type == pair["type"] == "pdq-window" and pair["query_type"] == "pdq-window"
+    assert sorted(p["query_frame"] for p in rule["matches"]) == list(range(len(names)))
