@@ -72,8 +72,9 @@ def server_frames(path):
     from hashing import FrameHashes
     from takeback.decode import video_frames as decoded
 
-    frames = FrameHashes()
-    for time, _number, pixels in decoded(path)[1]:
+    sampled = decoded(path)[1]
+    frames = FrameHashes(samples=len(sampled))
+    for time, _number, pixels in sampled:
         frames.add(time, pixels)
     return {round(t, 6): (f[0].value, of_type(f, "pdq-blocks"), of_type(f, "pdq-window"))
             for (t, _), f in zip(frames.frames, video_frames(frames.records()))}

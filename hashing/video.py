@@ -26,10 +26,11 @@ MAX_FRAMES = 200
 
 # A person's video: the extra hashes of a key frame (the centred windows of crops to a
 # phone's aspect ratio and the pair blocks of its keypoints, hashing.robust: 11 at most) go
-# with at most this many of its frames, spread evenly over it, so that a clip cut from
+# with at most this many of its sampled frames, spread evenly over it, so that a clip cut from
 # anywhere in it holds some. Every frame of a video up to 36 s long is a key frame; a
 # 10-minute video's 200 frames each hold a PDQ, a block hash and a window hash (600), and
-# one in 5.5 the key frame's hashes (396): with its digests, 998 hashes.
+# one in 5.5 the key frame's hashes (396): with its digests, 998 hashes. Only key frames pay
+# for them (in the browser too).
 KEY_FRAMES = 36
 # The most perceptual hashes a video's record holds (the enrolled side's; a query's frames
 # hold at most 3 + QUERY_FRAME_PAIR_COUNT each).
@@ -67,19 +68,24 @@ class FrameHashes:
 
     Each frame: its PDQ, its block hash and the window hash of its picture (hashing.robust);
     a platform's query (query=True) also a few pair blocks (hashing.robust.frame_query_hashes);
-    a person's video also a key frame's hashes, of which records() keeps those of KEY_FRAMES
-    frames spread over the video.
+    a person's video also a key frame's hashes on KEY_FRAMES of its samples spread over it (a
+    key sample that repeats the previous frame is dropped with it).
     """
 
-    def __init__(self, query: bool = False) -> None:
+    def __init__(self, query: bool = False, samples: int = MAX_FRAMES) -> None:
+        """samples: how many frames the caller will add (len(frame_times(duration))), over
+        which the key frames are spread."""
         self.query = query
         self.frames: list[tuple[float, PdqHash]] = []  # (time, PdqHash) in time order
         self.extras: list[list[HashRecord]] = []  # per frame: its block hash, picture window, then the rest
         self.seen = 0
         self._values: set[HashValue] = set()
+        step = max(1.0, samples / KEY_FRAMES)
+        self._keys = {int(k * step) for k in range(min(samples, KEY_FRAMES))}  # numbers of the key samples
 
     def add(self, time: float, pixels: Pixels) -> bool:
         """Hash the frame shown at `time` (seconds). Returns True if it was kept."""
+        key = self.seen in self._keys
         self.seen += 1
         # Letterbox and pillarbox bars are not the video: without them, a copy that adds
         # or removes bars still matches (vPDQ itself does not trim, and misses those).
@@ -91,7 +97,7 @@ class FrameHashes:
             return False
         self._values.add(result.hash)
         self.frames.append((time, result))
-        robust = frame_query_hashes(blocks) if self.query else frame_enrol_hashes(blocks, key=True)
+        robust = frame_query_hashes(blocks) if self.query else frame_enrol_hashes(blocks, key)
         self.extras.append([frame_block_record(blocks, result)] + robust)
         return True
 
@@ -100,11 +106,9 @@ class FrameHashes:
         groups them back into frames). A hash that an earlier frame holds too is left out:
         a record holds no hash twice."""
         out, seen = [], set()
-        step = max(1, len(self.frames) / KEY_FRAMES)
-        keys = {int(k * step) for k in range(min(len(self.frames), KEY_FRAMES))}
-        for n, ((_, result), extras) in enumerate(zip(self.frames, self.extras)):
+        for (_, result), extras in zip(self.frames, self.extras):
             out.append(HashRecord("pdq", result.hash.hex(), result.quality))
-            for r in extras if self.query or n in keys else extras[:2]:
+            for r in extras:
                 if (r.type, r.value) not in seen:
                     seen.add((r.type, r.value))
                     out.append(r)

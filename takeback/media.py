@@ -27,8 +27,9 @@ def file_record(path: StrPath, query: bool = False) -> MediaRecord:
         digests.update(chunk)
     if kind == "image":
         return hashing.image_record(image_pixels(path), digests.hexdigests(), query=query)
-    frames = hashing.FrameHashes(query=query)
-    for time, _number, pixels in video_frames(path)[1]:
+    sampled = video_frames(path)[1]
+    frames = hashing.FrameHashes(query=query, samples=len(sampled))
+    for time, _number, pixels in sampled:
         frames.add(time, pixels)
     return hashing.video_record(frames, digests.hexdigests())
 

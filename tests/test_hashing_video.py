@@ -112,7 +112,7 @@ def test_key_frames_are_spread_over_the_video(monkeypatch):
     import hashing.video
 
     monkeypatch.setattr(hashing.video, "KEY_FRAMES", 2)
-    frames = FrameHashes()
+    frames = FrameHashes(samples=5)
     for t in range(5):
         frames.add(float(t), Pixels(48, 32, striped(48, 32, phase=3 * t), "L"))
     per_frame = [len(f) for f in video_frames(frames.records())]
@@ -151,9 +151,10 @@ def test_frames_are_grouped_from_a_record():
 def hashed(path, query=False):
     """(frame records, [(frame number, our PDQ of the untrimmed frame)]) of one video, as a
     person enrols it or (query=True) as a platform checks it."""
-    frames = FrameHashes(query=query)
+    sampled = decoded_frames(path)[1]
+    frames = FrameHashes(query=query, samples=len(sampled))
     raw = []
-    for time, number, pixels in decoded_frames(path)[1]:
+    for time, number, pixels in sampled:
         frames.add(time, pixels)
         raw.append((number, pdq_hash(pixels)))
     return frames.records(), raw
