@@ -19,7 +19,7 @@ ERROR_CODES = {
 # The largest request body. A photo's enrolment record (PDQ, up to 64 windows and
 # rotations/flips, digests; ~57 hashes on the corpus, 67 at most) is ~9.3 KB of JSON as the
 # page sends it (pretty-printed, so the person can read it first), 11 KB at most: a case of
-# 100 photos (MAX_ITEMS_PER_CASE) is ~0.9-1.1 MB. A video's 200 frame hashes are ~28 KB.
+# 100 photos (MAX_ITEMS_PER_CASE) is ~0.9-1.1 MB. A ten-minute video (200 frames) is at most ~116 KB.
 BODY_LIMIT = 2 * 1024 * 1024
 
 

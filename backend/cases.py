@@ -4,8 +4,9 @@ import re
 
 from flask import Blueprint, current_app, request
 
-from hashing import DIGEST_TYPES, MAX_FRAMES, MediaRecord, RecordError
+from hashing import DIGEST_TYPES, MediaRecord, RecordError
 from hashing.robust import ENROL_BUDGET
+from hashing.video import MAX_VIDEO_HASHES
 
 from . import admission, case_ids, ops, pins, storage
 from .api import ApiError, json_body, list_field, require_fields
@@ -90,8 +91,8 @@ def _authorized(case_id):
 
 
 # The most hashes the app sends for one item: a photo's PDQ, robust hashes and digests; a
-# video's PDQ and block hash of each of at most MAX_FRAMES frames, and digests.
-MAX_HASHES = {"image": 1 + ENROL_BUDGET + len(DIGEST_TYPES), "video": 2 * MAX_FRAMES + len(DIGEST_TYPES)}
+# video's frame hashes (hashing.video.MAX_VIDEO_HASHES), and digests.
+MAX_HASHES = {"image": 1 + ENROL_BUDGET + len(DIGEST_TYPES), "video": MAX_VIDEO_HASHES + len(DIGEST_TYPES)}
 
 
 def _check_caps(record, i):

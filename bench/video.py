@@ -38,7 +38,7 @@ def hash_video(path):
     t0 = time.perf_counter()
     duration, frames = video_frames(path)
     t1 = time.perf_counter()
-    hashes = FrameHashes()
+    hashes = FrameHashes(samples=len(frames))
     for moment, _number, pixels in frames:
         hashes.add(moment, pixels)
     t2 = time.perf_counter()

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from hashing import MAX_FRAMES, MediaRecord, video_frames
+from hashing import MediaRecord, video_frames
+from hashing.video import MAX_VIDEO_HASHES
 
 from .conftest import CORPUS, PHOTOS, REPO, open_app, pick, review_entries, windows
 from .test_network import ALLOWED_GET
@@ -18,9 +19,9 @@ VIDEO = CORPUS / "tmk-videos" / "chair-orig-22-sd-bar.mp4"
 PHOTO = PHOTOS / "mate__Aqua.jpg"
 MAX_FRAME_BITS = 8  # browser (Chromium's decoder) vs PyAV (FFmpeg's) for one frame: "a few bits"
 MAX_BLOCK_BITS = 12  # the same for a frame's block hash (its match threshold: 40)
-# A video's share of the POST body: at most MAX_FRAMES frames of a PDQ and a block hash entry
-# of ~110-120 bytes each as the page sends them, plus its digests.
-VIDEO_BODY_BOUND = MAX_FRAMES * 2 * 128 + 1024
+# A video's share of the POST body: at most MAX_VIDEO_HASHES frame hash entries of ~110-120
+# bytes each as the page sends them, plus its digests.
+VIDEO_BODY_BOUND = MAX_VIDEO_HASHES * 128 + 1024
 PHOTO_BODY_BOUND = 8 * 1024
 
 
@@ -60,16 +61,23 @@ def make_video(path, codec, seconds, fps=2, size=(160, 120), audio=False):
     return path
 
 
-def server_frames(path):
-    """{time: (pdq hex, block hash hex or None)} of the frames `takeback hash` keeps, as
-    hashing.FrameHashes keeps them."""
-    from hashing import FrameHashes
-    from takeback.decode import video_frames
+def of_type(frame, type_):
+    """The value of a frame's first record of a type, or None."""
+    return next((r.value for r in frame if r.type == type_), None)
 
-    frames = FrameHashes()
-    for time, _number, pixels in video_frames(path)[1]:
+
+def server_frames(path):
+    """{time: (pdq hex, block hash hex or None, picture window hex or None)} of the frames
+    `takeback hash` keeps, as hashing.FrameHashes keeps them."""
+    from hashing import FrameHashes
+    from takeback.decode import video_frames as decoded
+
+    sampled = decoded(path)[1]
+    frames = FrameHashes(samples=len(sampled))
+    for time, _number, pixels in sampled:
         frames.add(time, pixels)
-    return {round(t, 6): (r.hash.hex(), b and b.value) for (t, r), b in zip(frames.frames, frames.blocks)}
+    return {round(t, 6): (f[0].value, of_type(f, "pdq-blocks"), of_type(f, "pdq-window"))
+            for (t, _), f in zip(frames.frames, video_frames(frames.records()))}
 
 
 def test_video_with_a_photo_agrees_with_takeback_hash_and_sends_only_hashes(phone, server):
@@ -116,23 +124,29 @@ def test_video_with_a_photo_agrees_with_takeback_hash_and_sends_only_hashes(phon
     pdq = [f[0].value for f in frames]
     assert len(frames) == len(times) > 10
     browser = {round(t, 6): value for t, value in zip(times, pdq)}
-    blocks = {round(t, 6): f[1].value for t, f in zip(times, frames) if len(f) == 2}
+    blocks = {round(t, 6): of_type(f, "pdq-blocks") for t, f in zip(times, frames) if of_type(f, "pdq-blocks")}
+    frame_windows = {round(t, 6): of_type(f, "pdq-window") for t, f in zip(times, frames) if of_type(f, "pdq-window")}
     assert len(blocks) >= 0.9 * len(frames)
     server = server_frames(VIDEO)
     theirs = {t: pair[0] for t, pair in server.items()}
     their_blocks = {t: pair[1] for t, pair in server.items() if pair[1]}
+    their_windows = {t: pair[2] for t, pair in server.items() if pair[2]}
     common = sorted(set(browser) & set(theirs))
     distances = collections.Counter(hamming(browser[t], theirs[t]) for t in common)
     block_distances = collections.Counter(hamming(blocks[t], their_blocks[t])
                                           for t in sorted(set(blocks) & set(their_blocks)))
+    window_distances = collections.Counter(hamming(frame_windows[t], their_windows[t])
+                                           for t in sorted(set(frame_windows) & set(their_windows)))
     print("\nvideo %s: %d browser frames, %d server frames, %d at the same times" % (
         VIDEO.name, len(browser), len(theirs), len(common)))
     print("PDQ bits differing per frame, browser vs takeback hash: %s" % dict(sorted(distances.items())))
     print("block hash bits differing per frame: %s" % dict(sorted(block_distances.items())))
+    print("picture window bits differing per frame: %s" % dict(sorted(window_distances.items())))
     print("kept on one side only (near-repeat dropped on the other): %s" % sorted(set(browser) ^ set(theirs)))
     assert len(common) >= 0.9 * max(len(browser), len(theirs))
     assert max(distances) <= MAX_FRAME_BITS
     assert sum(block_distances.values()) >= 0.9 * len(common) and max(block_distances) <= MAX_BLOCK_BITS
+    assert sum(window_distances.values()) >= 0.9 * len(common) and max(window_distances) <= MAX_BLOCK_BITS
     # A frame kept on one side only still has a close twin on the other.
     for t in set(browser) - set(theirs):
         assert min(hamming(browser[t], v) for v in theirs.values()) <= MAX_FRAME_BITS + 4, t
@@ -216,7 +230,7 @@ def test_a_portrait_phone_video_agrees_with_takeback_hash(phone, tmp_path):
     (_, record), = review_entries(page)
     times = json.loads(page.get_attribute("#review-list li:first-child", "data-times"))
     browser = {round(t, 6): f[0].value for t, f in zip(times, video_frames(MediaRecord.from_json(record).hashes))}
-    server = {t: pdq for t, (pdq, _) in server_frames(mp4).items()}
+    server = {t: frame[0] for t, frame in server_frames(mp4).items()}
     common = sorted(set(browser) & set(server))
     distances = collections.Counter(hamming(browser[t], server[t]) for t in common)
     print("\nportrait H.264 .mp4, PDQ bits differing per frame, Chromium vs takeback hash: %s" % dict(sorted(distances.items())))

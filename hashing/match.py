@@ -100,25 +100,27 @@ def image_match(enrolled: MediaRecord, query: MediaRecord, max_distance: int | N
     return best
 
 
-# The perceptual types of a video frame, in the order its records come (FrameHashes.records).
-FRAME_TYPES = ("pdq", "pdq-blocks")
+# The perceptual types of a video frame (FrameHashes.records): a PDQ starts each frame, its
+# block hash and window hashes (hashing.robust) follow it. Records enrolled before the window
+# hashes hold a PDQ and a block hash per frame, which is the same grouping.
+FRAME_TYPES = ("pdq", "pdq-blocks", "pdq-window", "pdq-pair-blocks")
 
 
 def frame_numbers(records: Sequence[HashRecord]) -> list[int | None]:
     """For each of a video's hash records, the number of the frame it belongs to (None for a
-    digest): each PDQ record starts a frame and the pdq-blocks record after it belongs to
+    digest): each PDQ record starts a frame and the block, window and pair block hashes after it belong to
     that frame (hashing.video.FrameHashes.records). Raises ValueError for any other order."""
     out: list[int | None] = []
-    frame, previous = -1, None
+    frame = -1
     for r in records:
         if not r.perceptual:
             out.append(None)
             continue
         if r.type == "pdq":
             frame += 1
-        elif r.type != "pdq-blocks" or previous != "pdq":
-            raise ValueError("video frames are a PDQ record, each followed by its pdq-blocks record; got %s" % r.type)
-        previous = r.type
+        elif r.type not in FRAME_TYPES or frame < 0:
+            raise ValueError("video frames are a PDQ record, each followed by its pdq-blocks, pdq-window and pdq-pair-blocks records; "
+                             "got %s" % r.type)
         out.append(frame)
     return out
 
@@ -136,13 +138,30 @@ def video_frames(records: Sequence[HashRecord]) -> list[Frame]:
 def frame_distance(enrolled: Frame, query: Frame, max_distance: int | None = None) -> int | None:
     """The distance of the closest pair of records of two frames (tuples of HashRecords) that
     RULES lets match (record_distance), else None."""
+    closest = _closest_pair(enrolled, query, max_distance)
+    return None if closest is None else closest[0]
+
+
+def _closest_pair(enrolled, query, max_distance):
+    """(distance, enrolled record, query record) of the closest pair of two frames' records
+    that RULES lets match, else None; a pair that is strong evidence before any weak one."""
     best = None
     for e in enrolled:
         for q in query:
             d = record_distance(e, q, max_distance)
-            if d is not None and (best is None or d < best):
-                best = d
+            if d is not None and (best is None or _rank(d, e, q) < _rank(*best)):
+                best = (d, e, q)
     return best
+
+
+def _rank(distance, enrolled, query):
+    """Which of two matching pairs is the better evidence: strong before weak, then nearer."""
+    return weak_evidence(enrolled, query), distance
+
+
+def weak_evidence(enrolled: HashRecord, query: HashRecord) -> bool:
+    """True for a pair whose match is weak evidence: either is a pair block (see RULES)."""
+    return enrolled.type == "pdq-pair-blocks" or query.type == "pdq-pair-blocks"
 
 
 def frame_shares(enrolled: list[Frame], query: list[Frame], max_distance: int | None = None) -> tuple[float, float]:
@@ -153,41 +172,71 @@ def frame_shares(enrolled: list[Frame], query: list[Frame], max_distance: int | 
     (quality < 50: black, blurred or blank) take no part, as in vPDQ. A video with no usable
     frame shares nothing.
     """
-    a = _usable(enrolled)
-    b = _usable(query)
+    return _matched_frames(enrolled, query, max_distance)[:2]
+
+
+def _matched_frames(enrolled, query, max_distance):
+    """(query_share, enrolled_share, closest): closest maps the position (in `query`) of each
+    query frame that matches an enrolled frame to (distance, enrolled position, enrolled
+    record, query record) of its closest pair."""
+    a, b = _usable(enrolled), _usable(query)
+    matched_a: set[int] = set()
+    closest: dict[int, tuple[int, int, HashRecord, HashRecord]] = {}
+    for i, x in a:
+        for j, y in b:
+            pair = _closest_pair(x, y, max_distance)
+            if pair is None:
+                continue
+            matched_a.add(i)
+            if j not in closest or _rank(pair[0], pair[1], pair[2]) < _rank(*closest[j][:1], *closest[j][2:]):
+                closest[j] = (pair[0], i, pair[1], pair[2])
     if not a or not b:
-        return 0.0, 0.0
-    matched_a, matched_b = set(), set()
-    for i, x in enumerate(a):
-        for j, y in enumerate(b):
-            if frame_distance(x, y, max_distance) is not None:
-                matched_a.add(i)
-                matched_b.add(j)
-    return len(matched_b) / len(b), len(matched_a) / len(a)
+        return 0.0, 0.0, closest
+    return len(closest) / len(b), len(matched_a) / len(a), closest
 
 
 def _usable(frames):
-    """The frames with a record that can match, without repeats."""
-    return list(dict.fromkeys(tuple(r for r in f if can_match(r)) for f in frames if any(map(can_match, f))))
+    """(position, records) of the frames with a record that can match, only those records,
+    each repeat of an earlier frame left out."""
+    out, seen = [], set()
+    for n, frame in enumerate(frames):
+        kept = tuple(r for r in frame if can_match(r))
+        if kept and kept not in seen:
+            seen.add(kept)
+            out.append((n, kept))
+    return out
 
 
 # A video matches when at least this many distinct query frames each match an enrolled
-# frame (each one is a full PDQ or block hash match, strong evidence alone; two guard
+# frame (each one is a full PDQ, block or window hash match, strong evidence alone; two guard
 # against a fluke) and they are at least this share of either video. On the corpus, every
 # pair of different videos shares no frame at all; the weakest true pair (a clip cut
 # mid-second from a fast-moving original) shares 5 of 19 frames (2 by PDQ alone).
 VIDEO_MIN_FRAMES = 2
 VIDEO_MIN_SHARE = 0.05
+# A frame matched by pair blocks only (a crop's) is weak evidence: a pair of long videos
+# compares up to ~250,000 pair blocks, so about 1e-3 chance frame matches per pair at the
+# photos' rate (docs/ROBUST.md, Video). Then the video needs this many such query frames,
+# matching as many different enrolled frames (frames of one scene are no independent flukes).
+VIDEO_MIN_WEAK_FRAMES = 3
 
 
 def frames_match(enrolled: list[Frame], query: list[Frame], max_distance: int | None = None) -> dict | None:
     """Evidence if the query video matches the enrolled one (their frames, video_frames),
-    else None: vPDQ's pair of shares and the number of query frames that matched."""
-    query_share, enrolled_share = frame_shares(enrolled, query, max_distance)
-    frames = round(query_share * len(_usable(query)))
-    if frames < VIDEO_MIN_FRAMES or max(query_share, enrolled_share) < VIDEO_MIN_SHARE:
+    else None: vPDQ's pair of shares, the number of query frames that matched, and for each
+    of them its closest pair of hashes (strong evidence before weak): {"query_frame", "enrolled_frame" (positions in the
+    lists of frames), "type" (the enrolled hash's), "query_type", "distance"}."""
+    query_share, enrolled_share, closest = _matched_frames(enrolled, query, max_distance)
+    if len(closest) < VIDEO_MIN_FRAMES or max(query_share, enrolled_share) < VIDEO_MIN_SHARE:
         return None
-    return {"query_share": round(query_share, 4), "enrolled_share": round(enrolled_share, 4), "frames": frames}
+    strong = sum(not weak_evidence(e, q) for _, _, e, q in closest.values())
+    if strong < VIDEO_MIN_FRAMES and (len(closest) < VIDEO_MIN_WEAK_FRAMES
+                                      or len({i for _, i, _, _ in closest.values()}) < VIDEO_MIN_WEAK_FRAMES):
+        return None
+    matches = [{"query_frame": j, "enrolled_frame": i, "type": e.type, "query_type": q.type, "distance": d}
+               for j, (d, i, e, q) in sorted(closest.items())]
+    return {"query_share": round(query_share, 4), "enrolled_share": round(enrolled_share, 4), "frames": len(closest),
+            "matches": matches}
 
 
 def video_shares(enrolled: Sequence[HashRecord], query: Sequence[HashRecord],

@@ -43,7 +43,7 @@ from .pixels import Pixels
 from .records import HashRecord
 from .windowhash import Hash, canonical_orientation, sampled_hash, turned_hash, window_hash
 
-__all__ = ["enrol_hashes", "query_hashes", "frame_block_record"]
+__all__ = ["enrol_hashes", "query_hashes", "frame_block_record", "frame_enrol_hashes", "frame_query_hashes"]
 
 ENROL_BUDGET = 64  # extra hash records of an enrolled photo, at most
 QUERY_BUDGET = 8  # extra hash records of a query, at most
@@ -178,4 +178,77 @@ def _distinct(records: Iterable[HashRecord], limit: int | None = None) -> list[H
         if (r.type, r.value) not in seen:
             seen.add((r.type, r.value))
             out.append(r)
+    return out
+
+
+# Video frames (hashing.video). Every frame of both sides gets the window hash of its picture
+# (the frame without letterbox bars, caption bars or a screen recording's app bars:
+# hashing.borders), which is mirror-invariant: a mirrored, captioned or screen-recorded copy's
+# frame matches it. The enrolled side adds, for a spread of its frames (hashing.video), the
+# centred windows a copy cropped to a phone's aspect ratio keeps (FRAME_ASPECTS, width:height),
+# each sampled on a grid of its own: a 9:16 crop of a 16:9 frame keeps under a third of it.
+FRAME_ASPECTS = ((9, 16), (1, 1), (4, 5))
+# An aspect crop that keeps more than this share of the frame's width (or height) is left to
+# the frame's own hashes: PDQ's tolerance and the window's cover it.
+FRAME_ASPECT_KEEPS = 0.9
+# Windows of keypoint pairs (as a photo's, hashing.keypoints) for crops anywhere in the frame:
+# a key frame's enrolled pair blocks, each sampled query frame's few.
+ENROL_FRAME_PAIRS = (PairSet(10, BLOB_SCALE, False, 2), PairSet(8, 1 / 76, True, 1))
+ENROL_FRAME_PAIR_COUNT = 8
+QUERY_FRAME_PAIRS = (PairSet(6, BLOB_SCALE, True, 1), PairSet(6, 1 / 54, True, 1))
+QUERY_FRAME_PAIR_COUNT = 2
+
+
+def frame_query_hashes(blocks: LumaBlocks) -> list[HashRecord]:
+    """The extra hash records of a video frame a platform checks: the window hash of its
+    picture, and the block hashes of windows of pairs of its keypoints."""
+    picture, _ = _frame_picture(blocks)
+    windows = [window_hash(picture, WHOLE).record("pdq-window")]
+    return _distinct(chain(windows, _pair_records(picture, QUERY_FRAME_PAIRS)), 1 + QUERY_FRAME_PAIR_COUNT)
+
+
+def frame_enrol_hashes(blocks: LumaBlocks, key: bool) -> list[HashRecord]:
+    """The extra hash records of a video frame a person enrols: the window hash of its picture
+    and, for a key frame (hashing.video), the window hashes of its centred crops to
+    FRAME_ASPECTS and the block hashes of windows of pairs of its keypoints."""
+    picture, box = _frame_picture(blocks)
+    out = [window_hash(picture, WHOLE).record("pdq-window")]
+    if key:
+        out += [window_hash(Grid(blocks, crop), WHOLE).record("pdq-window") for crop in _aspect_crops(box)]
+        out = _distinct(chain(out, _pair_records(picture, ENROL_FRAME_PAIRS)), len(out) + ENROL_FRAME_PAIR_COUNT)
+    return _distinct(out)
+
+
+def _frame_picture(blocks):
+    """The grid of a frame's picture, and its box in pixels: the content box (hashing.borders),
+    and the content box inside that (a caption bar over a letterboxed video leaves the
+    letterbox bars inside the first), each sampled afresh at the full grid resolution."""
+    grid, box = Grid(blocks), (0, 0, blocks.width, blocks.height)
+    for _ in range(2):
+        inner = content_box(grid)
+        if inner == WHOLE:
+            break
+        w, h = box[2] - box[0], box[3] - box[1]
+        box = (box[0] + round(inner[0] * w), box[1] + round(inner[1] * h),
+               box[0] + round(inner[2] * w), box[1] + round(inner[3] * h))
+        grid = Grid(blocks, box)
+    return grid, box
+
+
+def _aspect_crops(box):
+    """The centred crops of a box (pixels) to each of FRAME_ASPECTS that cut more than a little."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    out = []
+    for aw, ah in FRAME_ASPECTS:
+        if w * ah > h * aw:  # wider than the aspect: cut the sides
+            keep = h * aw // ah
+            if keep < FRAME_ASPECT_KEEPS * w:
+                left = x0 + (w - keep) // 2
+                out.append((left, y0, left + keep, y1))
+        else:
+            keep = w * ah // aw
+            if keep < FRAME_ASPECT_KEEPS * h:
+                top = y0 + (h - keep) // 2
+                out.append((x0, top, x1, top + keep))
     return out

@@ -16,13 +16,25 @@ from .hashvalue import HashValue
 from .pdq import LumaBlocks, PdqHash
 from .pixels import Pixels
 from .records import HashRecord, MediaRecord
+from .robust import ENROL_FRAME_PAIR_COUNT, FRAME_ASPECTS, frame_enrol_hashes, frame_query_hashes
 
 SECONDS_PER_FRAME = 1.0
 
 # A cap on frames per video, spread evenly over a longer one, so that a submission stays
-# small: 200 frames (a PDQ and a block hash each) are about 56 KB of JSON as the page sends
-# it, and 200 samples still cover a 10-minute video every 3 seconds.
+# small (below), and 200 samples still cover a 10-minute video every 3 seconds.
 MAX_FRAMES = 200
+
+# A person's video: the extra hashes of a key frame (the centred windows of crops to a
+# phone's aspect ratio and the pair blocks of its keypoints, hashing.robust: 11 at most) go
+# with at most this many of its sampled frames, spread evenly over it, so that a clip cut from
+# anywhere in it holds some. Every frame of a video up to 36 s long is a key frame; a
+# 10-minute video's 200 frames each hold a PDQ, a block hash and a window hash (600), and
+# one in 5.5 the key frame's hashes (396): with its digests, 998 hashes. Only key frames pay
+# for them (in the browser too).
+KEY_FRAMES = 36
+# The most perceptual hashes a video's record holds (the enrolled side's; a query's frames
+# hold at most 3 + QUERY_FRAME_PAIR_COUNT each).
+MAX_VIDEO_HASHES = 3 * MAX_FRAMES + (len(FRAME_ASPECTS) + ENROL_FRAME_PAIR_COUNT) * KEY_FRAMES
 
 # Consecutive frames this close are one scene held still: keep the first only (vPDQ
 # de-duplicates identical frames; near-identical ones carry no extra evidence either).
@@ -52,17 +64,28 @@ def frame_times(duration: float, seconds_per_frame: float = SECONDS_PER_FRAME, m
 
 
 class FrameHashes:
-    """Collects the PDQ and block hash of each sampled frame, dropping frames that repeat the previous one."""
+    """Collects the hashes of each sampled frame, dropping frames that repeat the previous one.
 
-    def __init__(self) -> None:
+    Each frame: its PDQ, its block hash and the window hash of its picture (hashing.robust);
+    a platform's query (query=True) also a few pair blocks (hashing.robust.frame_query_hashes);
+    a person's video also a key frame's hashes on KEY_FRAMES of its samples spread over it (a
+    key sample that repeats the previous frame is dropped with it).
+    """
+
+    def __init__(self, query: bool = False, samples: int = MAX_FRAMES) -> None:
+        """samples: how many frames the caller will add (len(frame_times(duration))), over
+        which the key frames are spread."""
+        self.query = query
         self.frames: list[tuple[float, PdqHash]] = []  # (time, PdqHash) in time order
-        self.blocks: list[HashRecord | None] = []  # the pdq-blocks HashRecord of each of self.frames, None if an earlier frame's
+        self.extras: list[list[HashRecord]] = []  # per frame: its block hash, picture window, then the rest
         self.seen = 0
         self._values: set[HashValue] = set()
-        self._block_values: set[str] = set()
+        step = max(1.0, samples / KEY_FRAMES)
+        self._keys = {int(k * step) for k in range(min(samples, KEY_FRAMES))}  # numbers of the key samples
 
     def add(self, time: float, pixels: Pixels) -> bool:
         """Hash the frame shown at `time` (seconds). Returns True if it was kept."""
+        key = self.seen in self._keys
         self.seen += 1
         # Letterbox and pillarbox bars are not the video: without them, a copy that adds
         # or removes bars still matches (vPDQ itself does not trim, and misses those).
@@ -74,19 +97,21 @@ class FrameHashes:
             return False
         self._values.add(result.hash)
         self.frames.append((time, result))
-        block = frame_block_record(blocks, result)
-        # A record holds no hash twice: two frames of one scene may share a block hash.
-        self.blocks.append(None if block.value in self._block_values else block)
-        self._block_values.add(block.value)
+        robust = frame_query_hashes(blocks) if self.query else frame_enrol_hashes(blocks, key)
+        self.extras.append([frame_block_record(blocks, result)] + robust)
         return True
 
     def records(self) -> list[HashRecord]:
-        """Each frame's PDQ record followed by its pdq-blocks record (hashing.match.video_frames
-        groups them back into frames)."""
-        out = []
-        for (_, result), blocks in zip(self.frames, self.blocks):
+        """Each frame's PDQ record followed by its other records (hashing.match.video_frames
+        groups them back into frames). A hash that an earlier frame holds too is left out:
+        a record holds no hash twice."""
+        out, seen = [], set()
+        for (_, result), extras in zip(self.frames, self.extras):
             out.append(HashRecord("pdq", result.hash.hex(), result.quality))
-            out += [blocks] if blocks else []
+            for r in extras:
+                if (r.type, r.value) not in seen:
+                    seen.add((r.type, r.value))
+                    out.append(r)
         return out
 
 

@@ -18,8 +18,9 @@ def file_record(path: Source, query: bool = False) -> MediaRecord:
     in a binary file object (io.BytesIO; a Spark executor has no file, only its content).
 
     A photo: its PDQ, the robust hashes a person enrols (query=True: those a platform computes
-    for an upload, hashing.query_hashes) and md5 + sha256. A video: the PDQ and block hash of
-    one frame per second (hashing.frame_times) and its digests. Raises one of HASH_ERRORS.
+    for an upload, hashing.query_hashes) and md5 + sha256. A video: the PDQ, block hash and
+    window hashes of one frame per second (hashing.frame_times; the enrolled side's windows or
+    the query's, hashing.FrameHashes) and its digests. Raises one of HASH_ERRORS.
     """
     kind = media_kind(path)
     digests = FileDigests()
@@ -27,8 +28,9 @@ def file_record(path: Source, query: bool = False) -> MediaRecord:
         digests.update(chunk)
     if kind == "image":
         return hashing.image_record(image_pixels(path), digests.hexdigests(), query=query)
-    frames = hashing.FrameHashes()
-    for time, _number, pixels in video_frames(path)[1]:
+    sampled = video_frames(path)[1]
+    frames = hashing.FrameHashes(query=query, samples=len(sampled))
+    for time, _number, pixels in sampled:
         frames.add(time, pixels)
     return hashing.video_record(frames, digests.hexdigests())
 

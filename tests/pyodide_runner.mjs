@@ -41,9 +41,12 @@ for i, item in enumerate(job["items"]):
     if job.get("robust"):
         entry["enrol"] = [h.to_json() for h in enrol_hashes(pixels)]
         entry["query"] = [h.to_json() for h in query_hashes(pixels)]
-        frame = FrameHashes()  # as a video frame: PDQ and block hash, bars trimmed
+        frame = FrameHashes()  # as an enrolled video frame (a key frame), bars trimmed
         frame.add(0, pixels)
         entry["frame"] = [h.to_json() for h in frame.records()]
+        frame = FrameHashes(query=True)  # as a query's video frame
+        frame.add(0, pixels)
+        entry["query_frame"] = [h.to_json() for h in frame.records()]
     if item.get("file"):
         digests = FileDigests()
         with open("/job/%d.file" % i, "rb") as f:

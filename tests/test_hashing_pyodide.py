@@ -77,8 +77,11 @@ def test_identical_bits_in_cpython_and_pyodide(both_runtimes):
         # The robust hashes (windows, content box, rotations/flips) on both sides.
         assert theirs["enrol"] == [h.to_json() for h in enrol_hashes(item["pixels"])], path
         assert theirs["query"] == [h.to_json() for h in query_hashes(item["pixels"])], path
-        frame = FrameHashes()  # the image as a video frame: its PDQ and block hash
-        frame.add(0, item["pixels"])
-        assert theirs["frame"] == [h.to_json() for h in frame.records()], path
+        # The image as a video frame, enrolled (a key frame: PDQ, block hash, windows, pair
+        # blocks) and as a query's frame.
+        for key, query in (("frame", False), ("query_frame", True)):
+            frame = FrameHashes(query=query)
+            frame.add(0, item["pixels"])
+            assert theirs[key] == [h.to_json() for h in frame.records()], path
     assert len(sizes) >= 8
     assert results[-1]["trimmed"][0] < items[-1]["pixels"].width  # the bars were found

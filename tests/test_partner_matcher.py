@@ -74,8 +74,10 @@ def test_video_frames_match_on_their_block_hashes(tmp_path):
     result = matcher.match_media({"media": "video", "hashes": hashes}, "clip.mp4").to_json()
     assert [(m["entry"], m["type"], m["distance"], m["frames"]) for m in result["matches"]] == [
         (30, "pdq-blocks", 30, [0]), (31, "pdq-blocks", 30, [1]), (32, "pdq-blocks", 30, [2])]
-    assert result["video"] == {"frames": 3, "matched_frames": 3,
-                               "rule": {"query_share": 1.0, "enrolled_share": 1.0, "frames": 3}}
+    assert result["video"] == {"frames": 3, "matched_frames": 3, "rule": {
+        "query_share": 1.0, "enrolled_share": 1.0, "frames": 3,
+        "matches": [{"query_frame": k, "entry": 30 + k, "type": "pdq-blocks", "query_type": "pdq-blocks", "distance": 30}
+                    for k in range(3)]}}
 
 
 def store_of(tmp_path, record, first_id=1):
@@ -189,3 +191,30 @@ def test_the_stores_rows_in_memory_match_as_the_store_does(tmp_path):
         expected = Matcher.from_store(store.path, max_distance).match_media(photo).to_json()
         assert Matcher.from_rows(rows, max_distance).match_media(photo).to_json() == expected
     assert [m["entry"] for m in expected["matches"]] == [4, 1, 5]  # 20 bits off: within 25
+
+
+def test_a_mirrored_video_matches_through_its_frames_windows(tmp_path):
+    """A mirrored copy of a video: no frame's PDQ or block hash is close, each frame's picture
+    window is; the summary's rule names, per query frame, the window entry it matched."""
+    from PIL import Image
+
+    from hashing import FrameHashes, MediaRecord, Pixels
+    from tests.corpus import CORPUS
+
+    names = ["lomiri1604__Bridge_by_Sander_Klootwijk.jpg", "opencv__aloeL.jpg", "opencv__graf1.png",
+             "tuxpaint__cliff.jpg"]
+    enrolled, query = FrameHashes(), FrameHashes(query=True)
+    for t, name in enumerate(names):
+        with Image.open(CORPUS / "photos" / name) as im:
+            frame = im.convert("RGB").resize((320, 180))
+        for frames, shown in ((enrolled, frame), (query, frame.transpose(Image.FLIP_LEFT_RIGHT))):
+            frames.add(float(t), Pixels(shown.width, shown.height, shown.tobytes(), "RGB"))
+    record = MediaRecord("video", enrolled.records())
+    matcher = Matcher.from_store(store_of(tmp_path, record).path)
+    result = matcher.match_media(MediaRecord("video", query.records())).to_json()
+    rule = result["video"]["rule"]
+    assert rule is not None and rule["frames"] == len(names)
+    by_id = {n + 1: h for n, h in enumerate(record.hashes)}
+    for pair in rule["matches"]:
+        assert by_id[pair["entry"]].type == pair["type"] == "pdq-window" and pair["query_type"] == "pdq-window"
+    assert sorted(p["query_frame"] for p in rule["matches"]) == list(range(len(names)))

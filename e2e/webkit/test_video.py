@@ -26,7 +26,7 @@ def test_iphone_hevc_video_is_hashed_in_webkit(safari, tmp_path, rotate):
     assert name == mov.name and record["media"] == "video"
     times = safari.js("return JSON.parse(document.querySelector('#review-list li').dataset.times)")
     browser = {round(t, 6): f[0].value for t, f in zip(times, video_frames(MediaRecord.from_json(record).hashes))}
-    server = {t: pdq for t, (pdq, _) in server_frames(mov).items()}
+    server = {t: frame[0] for t, frame in server_frames(mov).items()}
     common = sorted(set(browser) & set(server))
     distances = collections.Counter(hamming(browser[t], server[t]) for t in common)
     print("\nWebKit, HEVC .mov (%s): PDQ bits differing per frame vs takeback hash: %s"

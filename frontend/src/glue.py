@@ -46,7 +46,7 @@ def begin_video(job, duration):
     except VideoError as e:
         return json.dumps({"error": "video_undecodable", "detail": str(e)})
     _open[job] = FileDigests()
-    _frames[job] = FrameHashes()
+    _frames[job] = FrameHashes(samples=len(times))
     return json.dumps({"times": times})
 
 

@@ -233,13 +233,14 @@ class Matcher:
         A photo: every entry any of its hashes matches (its PDQ: enrolled PDQs and rotations/
         flips; its windows: enrolled windows; its digests: equal digests), one Match per entry
         with the nearest evidence (Match.to_json: the entry's "type", the "query_type" and the
-        "distance"), nearest first. A video: its frames' PDQ and block hashes are matched
-        one by one; the feed does not group frame hashes into videos (each is an entry of its
+        "distance"), nearest first. A video: its frames' PDQ, block and window hashes are
+        matched one by one; the feed does not group frame hashes into videos (each is an entry of its
         own with media "video"), so the evidence is per entry, with the query frames (positions
         in the video's list of frames, hashing.video_frames) that matched it, and `video`
         summarises: {"frames": usable query frames, "matched_frames": how many matched any
         entry, "rule": hashing.frames_match of the matched video entries (each a frame of its
-        own) against the query frames (None when fewer than VIDEO_MIN_FRAMES frames matched)}.
+        own) against the query frames (None when the rule finds no match), its "matches" naming
+        for each matched query frame the entry, the two hash types and the distance}.
         """
         if not isinstance(record, MediaRecord):
             record = MediaRecord.from_json(record)
@@ -264,10 +265,12 @@ class Matcher:
                     matched_frames.add(numbers[n])
         matches = sorted(by_entry.values(), key=lambda m: (m.distance, m.entry["id"]))
         usable = [f for f in frames if any(map(can_match, f))]
-        enrolled = [(HashRecord(m.entry["type"], m.entry["value"], m.entry["quality"]),) for m in matches
-                    if m.entry["type"] in FRAME_TYPES and m.entry["media"] == "video"]
-        summary = {"frames": len(usable), "matched_frames": len(matched_frames),
-                   "rule": frames_match(enrolled, frames, self.max_distance) if enrolled else None}
+        of_videos = [m for m in matches if m.entry["type"] in FRAME_TYPES and m.entry["media"] == "video"]
+        enrolled = [(HashRecord(m.entry["type"], m.entry["value"], m.entry["quality"]),) for m in of_videos]
+        rule = frames_match(enrolled, frames, self.max_distance) if enrolled else None
+        for pair in rule["matches"] if rule else ():  # each enrolled "frame" is one entry: name it
+            pair["entry"] = of_videos[pair.pop("enrolled_frame")].entry["id"]
+        summary = {"frames": len(usable), "matched_frames": len(matched_frames), "rule": rule}
         return FileResult(path, "video", matches, summary)
 
     def match_file(self, path):
