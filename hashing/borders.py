@@ -99,16 +99,18 @@ def content_box(grid: Grid) -> Window:
     if not (top or bottom or left or right):  # no bars: no edges to place
         return WHOLE
     b = grid.blocks
-    rows = [list(r) for r in b.grid]
+    rows = list(b.grid)  # read only: no copy of each row
     row_px, col_px = b.row_sizes, b.col_sizes
     y0 = _refine(rows, row_px, col_px, top, top_colour, b.ky, b.ky, b.height)
     y1 = 1 - _refine(rows[::-1], row_px[::-1], col_px, bottom, bottom_colour, _last(b.ky, b.height), b.ky,
                      b.height)
     r0, r1 = int(y0 * b.height) // b.ky, -(-int(y1 * b.height) // b.ky)
-    cols = [list(c) for c in zip(*rows[r0:r1])]
-    x0 = _refine(cols, col_px, row_px[r0:r1], left, left_colour, b.kx, b.kx, b.width)
-    x1 = 1 - _refine(cols[::-1], col_px[::-1], row_px[r0:r1], right, right_colour, _last(b.kx, b.width), b.kx,
-                     b.width)
+    x0, x1 = 0.0, 1.0
+    if left or right:  # turning the block grid into columns is most of the cost: only for side bars
+        cols = [list(c) for c in zip(*rows[r0:r1])]
+        x0 = _refine(cols, col_px, row_px[r0:r1], left, left_colour, b.kx, b.kx, b.width)
+        x1 = 1 - _refine(cols[::-1], col_px[::-1], row_px[r0:r1], right, right_colour, _last(b.kx, b.width), b.kx,
+                         b.width)
     if x1 - x0 < MIN_CONTENT / GRID or y1 - y0 < MIN_CONTENT / GRID:
         return WHOLE
     return (x0, y0, x1, y1)
