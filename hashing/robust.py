@@ -216,7 +216,7 @@ def frame_enrol_hashes(blocks: LumaBlocks, key: bool) -> list[HashRecord]:
     if key:
         out += [window_hash(Grid(blocks, crop), WHOLE).record("pdq-window") for crop in _aspect_crops(box)]
         out = _distinct(chain(out, _pair_records(picture, ENROL_FRAME_PAIRS)), len(out) + ENROL_FRAME_PAIR_COUNT)
-    return _distinct(out)
+    return out
 
 
 def _frame_picture(blocks):
