@@ -17,7 +17,7 @@ from .pdq import DIHEDRAL_NAMES, LumaBlocks, PdqError, PdqHash, pdq_hash
 from .pixels import Pixels, PixelsError
 from .robust import enrol_hashes, query_hashes
 from .records import MEDIA_TYPES, SIGNAL_TYPES, WEAK_QUALITY, HashRecord, MediaRecord, RecordError
-from .video import MAX_FRAMES, FrameHashes, VideoError, frame_times, video_record
+from .video import MAX_FRAMES, MIN_FRAMES, FrameHashes, VideoError, frame_times, video_record
 
 
 def image_record(pixels: Pixels, digests: Mapping[str, str], query: bool = False) -> MediaRecord:
@@ -41,6 +41,6 @@ __all__ = [
     "Pixels", "PixelsError", "MEDIA_TYPES",
     "SIGNAL_TYPES", "WEAK_QUALITY", "HashRecord", "MediaRecord", "RecordError", "image_record",
     "video_match", "video_shares", "video_frames", "frames_match", "frame_numbers", "FRAME_TYPES", "trim_borders", "MAX_FRAMES",
-    "FrameHashes", "VideoError",
+    "MIN_FRAMES", "FrameHashes", "VideoError",
     "frame_times", "video_record",
 ]

@@ -17,8 +17,8 @@ MEDIA_TYPES = ("image", "video")
 WEAK_QUALITY = 50
 
 # Generous for one photo (PDQ + digests + up to 64 robust hashes) and for one video (up to
-# hashing.video.MAX_VIDEO_HASHES, 900, + digests); a cap keeps a record small.
-MAX_HASHES_PER_MEDIA = 1024
+# hashing.video.MAX_VIDEO_HASHES, 1,392, + digests); a cap keeps a record small.
+MAX_HASHES_PER_MEDIA = 1536
 
 
 class RecordError(ValueError):

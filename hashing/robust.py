@@ -197,26 +197,75 @@ ENROL_FRAME_PAIRS = (PairSet(10, BLOB_SCALE, False, 2), PairSet(8, 1 / 76, True,
 ENROL_FRAME_PAIR_COUNT = 8
 QUERY_FRAME_PAIRS = (PairSet(6, BLOB_SCALE, True, 1), PairSet(6, 1 / 54, True, 1))
 QUERY_FRAME_PAIR_COUNT = 2
+# A crop to a phone's aspect ratio anywhere along a wide frame keeps its full height, so it
+# sees the frame's blobs at the size a square of that height does (keypoints are found at a
+# share of the longer side): windows of keypoint pairs of squares along the frame (its
+# first, middle and last) find such crops wherever they were cut.
+SQUARES = 3  # first, middle, last
+SQUARE_KEYPOINTS = (PairSet(8, BLOB_SCALE, True, 1),)
+SQUARE_PAIR_COUNT = 3  # pair blocks of each square
+SQUARE_PAIRS = SQUARE_PAIR_COUNT * SQUARES  # of a key frame, at most
+# A sticker or an emoji covering a fifth of a frame changes more of its cells than its block
+# hash survives, but it spans only a third of a 16:9 frame's width: one of the picture's outer
+# thirds (along its longer side) is nearly always clear of it. Both sides take their block
+# hashes (as pair blocks: block hashes of windows), the enrolled side on key frames.
+OUTER_THIRDS = 2
 
 
-def frame_query_hashes(blocks: LumaBlocks) -> list[HashRecord]:
+def frame_query_hashes(blocks: LumaBlocks, pairs: int = QUERY_FRAME_PAIR_COUNT) -> list[HashRecord]:
     """The extra hash records of a video frame a platform checks: the window hash of its
-    picture, and the block hashes of windows of pairs of its keypoints."""
+    picture, the block hashes of its outer thirds and of windows of pairs of its keypoints (at
+    most `pairs`)."""
     picture, _ = _frame_picture(blocks)
-    windows = [window_hash(picture, WHOLE).record("pdq-window")]
-    return _distinct(chain(windows, _pair_records(picture, QUERY_FRAME_PAIRS)), 1 + QUERY_FRAME_PAIR_COUNT)
+    windows = [window_hash(picture, WHOLE).record("pdq-window")] + _third_records(picture)
+    return _distinct(chain(windows, _pair_records(picture, QUERY_FRAME_PAIRS)), len(windows) + pairs)
 
 
-def frame_enrol_hashes(blocks: LumaBlocks, key: bool) -> list[HashRecord]:
+def frame_enrol_hashes(blocks: LumaBlocks, key: bool, pairs: int = ENROL_FRAME_PAIR_COUNT) -> list[HashRecord]:
     """The extra hash records of a video frame a person enrols: the window hash of its picture
     and, for a key frame (hashing.video), the window hashes of its centred crops to
-    FRAME_ASPECTS and the block hashes of windows of pairs of its keypoints."""
+    FRAME_ASPECTS, the block hashes of its outer thirds, the block hashes of windows of pairs of its keypoints (at most `pairs`) and
+    of pairs of its squares' keypoints (_squares)."""
     picture, box = _frame_picture(blocks)
     out = [window_hash(picture, WHOLE).record("pdq-window")]
     if key:
-        out += [window_hash(Grid(blocks, crop), WHOLE).record("pdq-window") for crop in _aspect_crops(box)]
-        out = _distinct(chain(out, _pair_records(picture, ENROL_FRAME_PAIRS)), len(out) + ENROL_FRAME_PAIR_COUNT)
+        grids: dict[tuple[int, int, int, int], Grid] = {}  # the centred 1:1 crop is the middle square
+
+        def grid(box):
+            if box not in grids:
+                grids[box] = Grid(blocks, box)
+            return grids[box]
+
+        out += [window_hash(grid(crop), WHOLE).record("pdq-window") for crop in _aspect_crops(box)]
+        out += _third_records(picture)
+        out = _distinct(chain(out, _pair_records(picture, ENROL_FRAME_PAIRS)), len(out) + pairs)
+        for square in _squares(box):
+            out += _distinct(_pair_records(grid(square), SQUARE_KEYPOINTS), SQUARE_PAIR_COUNT)
+        out = _distinct(out)
     return out
+
+
+def _third_records(picture):
+    """The pair block records of a picture's outer thirds (OUTER_THIRDS) along its longer side."""
+    if picture.width >= picture.height:
+        thirds = [(0.0, 0.0, 1 / 3, 1.0), (2 / 3, 0.0, 1.0, 1.0)]
+    else:
+        thirds = [(0.0, 0.0, 1.0, 1 / 3), (0.0, 2 / 3, 1.0, 1.0)]
+    return [pair_block_hash(picture, w).record("pdq-pair-blocks") for w in thirds]
+
+
+def _squares(box):
+    """SQUARES squares of a box (pixels) as high as it (as wide, for a tall box), from its first
+    to its last evenly, if it is far from square."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    side = min(w, h)
+    if side >= FRAME_ASPECT_KEEPS * max(w, h):
+        return []
+    starts = [(max(w, h) - side) * k // (SQUARES - 1) for k in range(SQUARES)]  # the middle one: as _aspect_crops
+    if w > h:
+        return [(x0 + s, y0, x0 + s + side, y1) for s in starts]
+    return [(x0, y0 + s, x1, y0 + s + side) for s in starts]
 
 
 def _frame_picture(blocks):

@@ -1,6 +1,7 @@
-"""Video hashing, compatible with Meta's vPDQ: the PDQ of frames sampled once per second,
-each followed by the frame's block hash (hashing.blockhash), which a logo over the middle of
-every frame damages only where it covers.
+"""Video hashing, compatible with Meta's vPDQ: the PDQ of frames sampled once per second
+(more often in a short video: MIN_FRAMES), each followed by the frame's block hash
+(hashing.blockhash), which a logo over the middle of every frame damages only where it
+covers, and its robust hashes (hashing.robust).
 
 The caller decodes (a <video> element and a canvas in the browser, PyAV on servers) and
 hands over the frame shown at each time frame_times() asks for: the last frame whose
@@ -9,6 +10,8 @@ compares two videos the way vPDQ does.
 """
 from collections.abc import Mapping
 
+import math
+
 from .blockhash import frame_block_record
 from .borders import trim_borders
 from .digests import DIGEST_TYPES
@@ -16,25 +19,43 @@ from .hashvalue import HashValue
 from .pdq import LumaBlocks, PdqHash
 from .pixels import Pixels
 from .records import HashRecord, MediaRecord
-from .robust import ENROL_FRAME_PAIR_COUNT, FRAME_ASPECTS, frame_enrol_hashes, frame_query_hashes
+from .robust import (
+    ENROL_FRAME_PAIR_COUNT, FRAME_ASPECTS, OUTER_THIRDS, QUERY_FRAME_PAIR_COUNT, SQUARE_PAIRS,
+    frame_enrol_hashes, frame_query_hashes,
+)
 
 SECONDS_PER_FRAME = 1.0
+# A video shorter than MIN_FRAMES seconds is sampled at a whole number of frames a second (so
+# each whole second is still one of them, as in vPDQ), enough for at least MIN_FRAMES: the
+# rule needs 2 matching frames (3 for pair blocks alone), and a 4-second clip or a 2-second
+# cut of one then has 20 frames, not 4 or 2. At most MAX_PER_SECOND a second.
+MIN_FRAMES = 20
+MAX_PER_SECOND = 10
 
 # A cap on frames per video, spread evenly over a longer one, so that a submission stays
 # small (below), and 200 samples still cover a 10-minute video every 3 seconds.
 MAX_FRAMES = 200
 
 # A person's video: the extra hashes of a key frame (the centred windows of crops to a
-# phone's aspect ratio and the pair blocks of its keypoints, hashing.robust: 11 at most) go
-# with at most this many of its sampled frames, spread evenly over it, so that a clip cut from
-# anywhere in it holds some. Every frame of a video up to 36 s long is a key frame; a
-# 10-minute video's 200 frames each hold a PDQ, a block hash and a window hash (600), and
-# one in 5.5 the key frame's hashes (396): with its digests, 998 hashes. Only key frames pay
-# for them (in the browser too).
+# phone's aspect ratio, the block hashes of its outer thirds, the pair blocks of its keypoints
+# and of its squares, hashing.robust: 22 at most in a long video) go with at most this many
+# of its sampled frames, spread evenly over it, so that a clip cut from anywhere in it holds
+# some. Every frame of a video up to 36 s long is a key frame; a 10-minute video's 200 frames
+# each hold a PDQ, a block hash and a window hash (600), and one in 5.5 the key frame's
+# hashes (792): with its digests, 1,394 hashes. Only key frames pay for them (in the browser too).
 KEY_FRAMES = 36
-# The most perceptual hashes a video's record holds (the enrolled side's; a query's frames
-# hold at most 3 + QUERY_FRAME_PAIR_COUNT each).
-MAX_VIDEO_HASHES = 3 * MAX_FRAMES + (len(FRAME_ASPECTS) + ENROL_FRAME_PAIR_COUNT) * KEY_FRAMES
+# The pair blocks of a video, shared out over its key frames (a query's: over all its frames):
+# a short video's few frames each take more (up to the MAX), a long one's as many as the
+# budget above allows. More windows of keypoint pairs per frame find more crops of a short
+# clip, which has few frames to match.
+ENROL_VIDEO_PAIRS = ENROL_FRAME_PAIR_COUNT * KEY_FRAMES
+ENROL_FRAME_PAIR_MAX = 16
+QUERY_VIDEO_PAIRS = QUERY_FRAME_PAIR_COUNT * MAX_FRAMES
+QUERY_FRAME_PAIR_MAX = 6
+# The most perceptual hashes a video's record holds (the enrolled side's: a shorter video's
+# frames share the same budgets; a query's 200 frames hold 3 + OUTER_THIRDS + 2 each, 1,400).
+MAX_VIDEO_HASHES = (3 * MAX_FRAMES
+                    + (len(FRAME_ASPECTS) + OUTER_THIRDS + ENROL_FRAME_PAIR_COUNT + SQUARE_PAIRS) * KEY_FRAMES)
 
 # Consecutive frames this close are one scene held still: keep the first only (vPDQ
 # de-duplicates identical frames; near-identical ones carry no extra evidence either).
@@ -45,20 +66,20 @@ class VideoError(ValueError):
     """The video cannot be hashed."""
 
 
-def frame_times(duration: float, seconds_per_frame: float = SECONDS_PER_FRAME, max_frames: int = MAX_FRAMES) -> list[float]:
+def frame_times(duration: float, max_frames: int = MAX_FRAMES) -> list[float]:
     """The times (seconds) at which to take a frame of a video `duration` seconds long.
 
-    One per second from 0, or max_frames spread evenly over a longer video.
+    One per second from 0 (in a video shorter than MIN_FRAMES seconds, a whole number a
+    second, at least MIN_FRAMES in all), or max_frames spread evenly over a longer video.
     """
     if not isinstance(duration, (int, float)) or duration != duration or duration < 0:
         raise VideoError("video duration must be a number of seconds, got %r" % (duration,))
     if duration == float("inf"):
         raise VideoError("video has no known duration (a live stream?)")
-    count = int(duration // seconds_per_frame) + 1
-    if duration and duration % seconds_per_frame == 0:
-        count -= 1  # a 3.0 s video has frames at 0, 1 and 2, not at its very end
+    per_second = min(MAX_PER_SECOND, math.ceil(MIN_FRAMES / duration)) if duration else 1
+    count = math.ceil(duration * per_second) or 1  # a 3.0 s video's frames end before its very end
     if count <= max_frames:
-        return [k * seconds_per_frame for k in range(count)]
+        return [k / per_second for k in range(count)]
     step = duration / max_frames
     return [k * step for k in range(max_frames)]
 
@@ -67,10 +88,10 @@ class FrameHashes:
     """Collects the hashes of each sampled frame, dropping frames that repeat the previous one.
 
     Each frame: its PDQ, its block hash and the window hash of its picture (hashing.robust);
-    a platform's query (query=True) also a few pair blocks (hashing.robust.frame_query_hashes);
-    a person's video also a key frame's hashes on KEY_FRAMES of its samples spread over it (a
-    key sample that repeats the previous frame is dropped with it).
-    """
+    a platform's query (query=True) also its outer thirds' and a few pair blocks
+    (hashing.robust.frame_query_hashes); a person's video also a key frame's hashes on
+    KEY_FRAMES of its samples spread over it (a key sample that repeats the previous frame is
+    dropped with it). Pair blocks per frame: the video's budget shared out (_share)."""
 
     def __init__(self, query: bool = False, samples: int = MAX_FRAMES) -> None:
         """samples: how many frames the caller will add (len(frame_times(duration))), over
@@ -82,6 +103,10 @@ class FrameHashes:
         self._values: set[HashValue] = set()
         step = max(1.0, samples / KEY_FRAMES)
         self._keys = {int(k * step) for k in range(min(samples, KEY_FRAMES))}  # numbers of the key samples
+        if query:
+            self.pairs = _share(QUERY_VIDEO_PAIRS, samples, QUERY_FRAME_PAIR_COUNT, QUERY_FRAME_PAIR_MAX)
+        else:
+            self.pairs = _share(ENROL_VIDEO_PAIRS, len(self._keys), ENROL_FRAME_PAIR_COUNT, ENROL_FRAME_PAIR_MAX)
 
     def add(self, time: float, pixels: Pixels) -> bool:
         """Hash the frame shown at `time` (seconds). Returns True if it was kept."""
@@ -97,7 +122,7 @@ class FrameHashes:
             return False
         self._values.add(result.hash)
         self.frames.append((time, result))
-        robust = frame_query_hashes(blocks) if self.query else frame_enrol_hashes(blocks, key)
+        robust = frame_query_hashes(blocks, self.pairs) if self.query else frame_enrol_hashes(blocks, key, self.pairs)
         self.extras.append([frame_block_record(blocks, result)] + robust)
         return True
 
@@ -113,6 +138,11 @@ class FrameHashes:
                     seen.add((r.type, r.value))
                     out.append(r)
         return out
+
+
+def _share(budget: int, frames: int, least: int, most: int) -> int:
+    """Pair blocks per frame: the budget shared out over the frames, within [least, most]."""
+    return max(least, min(most, budget // max(1, frames)))
 
 
 def video_record(frames: FrameHashes, digests: Mapping[str, str]) -> MediaRecord:

@@ -63,8 +63,8 @@ def hash_command(paths, query):
 
     Output per file: {"path": ..., "media": "image" or "video", "hashes": [...]}: a photo's
     PDQ, robust hashes (those a person enrols; with --query, those a platform computes for
-    an upload) and digests; a video's are the PDQ of one frame per second (at most
-    hashing.MAX_FRAMES, spread evenly over a longer video) and its digests. A file that
+    an upload) and digests; a video's are the hashes of one frame per second (at least
+    hashing.MIN_FRAMES in a shorter clip, at most hashing.MAX_FRAMES spread evenly over a longer one) and its digests. A file that
     cannot be decoded gets an error line on stderr; the others are still hashed and the
     exit code is 1.
     """

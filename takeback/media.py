@@ -19,7 +19,7 @@ def file_record(path: Source, query: bool = False) -> MediaRecord:
 
     A photo: its PDQ, the robust hashes a person enrols (query=True: those a platform computes
     for an upload, hashing.query_hashes) and md5 + sha256. A video: the PDQ, block hash and
-    window hashes of one frame per second (hashing.frame_times; the enrolled side's windows or
+    window hashes of one frame per second (more in a short clip: hashing.frame_times; the enrolled side's windows or
     the query's, hashing.FrameHashes) and its digests. Raises one of HASH_ERRORS.
     """
     kind = media_kind(path)

@@ -255,7 +255,7 @@ PDQ = "f" * 64
     ([], "items"),
     ("x", "items"),
     ([{"media": "image", "hashes": [{"type": "md5", "value": "%032x" % i}]} for i in range(101)], "items"),
-    ([{"media": "video", "hashes": [{"type": "md5", "value": "%032x" % i} for i in range(1025)]}], "at most 1024"),
+    ([{"media": "video", "hashes": [{"type": "md5", "value": "%032x" % i} for i in range(1537)]}], "at most 1536"),
     ([{"media": "image", "hashes": [{"type": "md5", "value": "0" * 32}, {"type": "md5", "value": "0" * 32}]}],
      "duplicate"),
 ])

@@ -78,7 +78,7 @@ def test_hash_record_validation(obj, message):
     ({"media": "image", "hashes": [{"type": "md5", "value": MD5}], "filename": "x.jpg"}, "unknown field"),
     ({"media": "image", "hashes": [{"type": "md5", "value": MD5}, {"type": "md5", "value": MD5}]}, "duplicate"),
     ({"media": "image", "hashes": [{"type": "md5", "value": MD5}, {"type": "md5", "value": "x"}]}, r"hashes\[1\]"),
-    ({"media": "image", "hashes": [{"type": "sha256", "value": "%064x" % i} for i in range(1025)]}, "at most 1024"),
+    ({"media": "image", "hashes": [{"type": "sha256", "value": "%064x" % i} for i in range(1537)]}, "at most 1536"),
 ])
 def test_media_record_validation(obj, message):
     with pytest.raises(RecordError, match=message):
