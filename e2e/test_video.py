@@ -215,12 +215,14 @@ def test_cancel_stops_a_video_and_the_next_file_goes_on(phone, tmp_path):
     assert [name for name, _ in review_entries(page)] == [PHOTO.name]
 
 
-def test_a_portrait_phone_video_agrees_with_takeback_hash(phone, tmp_path):
+@pytest.mark.parametrize("seconds", [10, 7])  # frames every 1/2 s and every 1/4 s (hashing.frame_times)
+def test_a_portrait_phone_video_agrees_with_takeback_hash(phone, tmp_path, seconds):
     """A phone stores a portrait video landscape with a display matrix; the browser shows it
-    upright and `takeback hash` turns it the same way."""
+    upright and `takeback hash` turns it the same way, at the same frame times (a short clip's
+    fall between whole seconds)."""
     from tests.clips import transcode
 
-    mp4 = transcode(VIDEO, tmp_path / "portrait.mp4", "libx264", seconds=10, rotate=90)
+    mp4 = transcode(VIDEO, tmp_path / "portrait.mp4", "libx264", seconds=seconds, rotate=90)
     context, _ = phone
     page = context.new_page()
     open_app(page)
@@ -234,4 +236,4 @@ def test_a_portrait_phone_video_agrees_with_takeback_hash(phone, tmp_path):
     common = sorted(set(browser) & set(server))
     distances = collections.Counter(hamming(browser[t], server[t]) for t in common)
     print("\nportrait H.264 .mp4, PDQ bits differing per frame, Chromium vs takeback hash: %s" % dict(sorted(distances.items())))
-    assert len(common) >= 9 and max(distances) <= MAX_FRAME_BITS
+    assert len(common) >= 0.9 * len(browser) >= 18 and max(distances) <= MAX_FRAME_BITS

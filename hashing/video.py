@@ -25,12 +25,14 @@ from .robust import (
 )
 
 SECONDS_PER_FRAME = 1.0
-# A video shorter than MIN_FRAMES seconds is sampled at a whole number of frames a second (so
-# each whole second is still one of them, as in vPDQ), enough for at least MIN_FRAMES: the
-# rule needs 2 matching frames (3 for pair blocks alone), and a 4-second clip or a 2-second
-# cut of one then has 20 frames, not 4 or 2. At most MAX_PER_SECOND a second.
+# A video shorter than MIN_FRAMES seconds is sampled 2, 4, 8 or 16 times a second, enough for
+# at least MIN_FRAMES: the rule needs 2 matching frames (3 for pair blocks alone), and a
+# 4-second clip or a 2-second cut of one then has 32 frames, not 4 or 2. Each whole second is
+# still one of them (as in vPDQ), and every time is a whole number of 1/16 s, exact in binary
+# and in microseconds: a time like 1/3 s is not, and where it falls on a frame's own timestamp
+# (frame 10 of a 30 fps video) the browser and PyAV rounded it to different frames.
 MIN_FRAMES = 20
-MAX_PER_SECOND = 10
+MAX_PER_SECOND = 16
 
 # A cap on frames per video, spread evenly over a longer one, so that a submission stays
 # small (below), and 200 samples still cover a 10-minute video every 3 seconds.
@@ -69,14 +71,16 @@ class VideoError(ValueError):
 def frame_times(duration: float, max_frames: int = MAX_FRAMES) -> list[float]:
     """The times (seconds) at which to take a frame of a video `duration` seconds long.
 
-    One per second from 0 (in a video shorter than MIN_FRAMES seconds, a whole number a
-    second, at least MIN_FRAMES in all), or max_frames spread evenly over a longer video.
+    One per second from 0 (in a video shorter than MIN_FRAMES seconds, 2, 4, 8 or 16 a second,
+    at least MIN_FRAMES in all), or max_frames spread evenly over a longer video.
     """
     if not isinstance(duration, (int, float)) or duration != duration or duration < 0:
         raise VideoError("video duration must be a number of seconds, got %r" % (duration,))
     if duration == float("inf"):
         raise VideoError("video has no known duration (a live stream?)")
-    per_second = min(MAX_PER_SECOND, math.ceil(MIN_FRAMES / duration)) if duration else 1
+    per_second = 1
+    while per_second < MAX_PER_SECOND and duration * per_second < MIN_FRAMES:
+        per_second *= 2
     count = math.ceil(duration * per_second) or 1  # a 3.0 s video's frames end before its very end
     if count <= max_frames:
         return [k / per_second for k in range(count)]

@@ -21,7 +21,7 @@ from tests.transforms import (
 
 # Copies keep at most this many frames per second: encoding every frame of every copy would
 # take most of the run, and the hashes sample one frame a second anyway
-# (2 to 10 in a clip under 20 s: hashing.video.MIN_FRAMES). Each sampled frame of
+# (2 to 16 in a clip under 20 s: hashing.video.MIN_FRAMES). Each sampled frame of
 # a copy is then up to 1/COPY_FPS s away from the original's frame at that time, as in a copy
 # that was trimmed or re-timed.
 COPY_FPS = 5
