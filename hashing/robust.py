@@ -224,23 +224,18 @@ def frame_query_hashes(blocks: LumaBlocks, pairs: int = QUERY_FRAME_PAIR_COUNT) 
 def frame_enrol_hashes(blocks: LumaBlocks, key: bool, pairs: int = ENROL_FRAME_PAIR_COUNT) -> list[HashRecord]:
     """The extra hash records of a video frame a person enrols: the window hash of its picture
     and, for a key frame (hashing.video), the window hashes of its centred crops to
-    FRAME_ASPECTS, the block hashes of its outer thirds, the block hashes of windows of pairs of its keypoints (at most `pairs`) and
-    of pairs of its squares' keypoints (_squares)."""
+    FRAME_ASPECTS, the block hashes of its outer thirds, of windows of pairs of its keypoints
+    (at most `pairs`) and of pairs of its squares' keypoints (_squares)."""
     picture, box = _frame_picture(blocks)
     out = [window_hash(picture, WHOLE).record("pdq-window")]
     if key:
-        grids: dict[tuple[int, int, int, int], Grid] = {}  # the centred 1:1 crop is the middle square
-
-        def grid(box):
-            if box not in grids:
-                grids[box] = Grid(blocks, box)
-            return grids[box]
-
-        out += [window_hash(grid(crop), WHOLE).record("pdq-window") for crop in _aspect_crops(box)]
+        crops, squares = _aspect_crops(box), _squares(box)
+        grids = {b: Grid(blocks, b) for b in {*crops, *squares}}  # the centred 1:1 crop is the middle square
+        out += [window_hash(grids[crop], WHOLE).record("pdq-window") for crop in crops]
         out += _third_records(picture)
         out = _distinct(chain(out, _pair_records(picture, ENROL_FRAME_PAIRS)), len(out) + pairs)
-        for square in _squares(box):
-            out += _distinct(_pair_records(grid(square), SQUARE_KEYPOINTS), SQUARE_PAIR_COUNT)
+        for square in squares:
+            out += _distinct(_pair_records(grids[square], SQUARE_KEYPOINTS), SQUARE_PAIR_COUNT)
         out = _distinct(out)
     return out
 

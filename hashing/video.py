@@ -24,7 +24,6 @@ from .robust import (
     frame_enrol_hashes, frame_query_hashes,
 )
 
-SECONDS_PER_FRAME = 1.0
 # A video shorter than MIN_FRAMES seconds is sampled 2, 4, 8 or 16 times a second, enough for
 # at least MIN_FRAMES: the rule needs 2 matching frames (3 for pair blocks alone), and a
 # 4-second clip or a 2-second cut of one then has 32 frames, not 4 or 2. Each whole second is
